@@ -1,0 +1,252 @@
+"""The admin API, ``/admin/v1``: what operators, developers' tooling and tenant admins script
+against. Every route needs ``Authorization: Bearer <admin token>``."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tenantgate.admin import schemas as s
+from tenantgate.crypto import sha256_hex
+from tenantgate.http import JSONResponse
+from tenantgate.registry import rules
+from tenantgate.registry.errors import RegistryError
+from tenantgate.services import Services
+
+ACTOR = "admin"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": s.ErrorOut},
+    401: {"model": s.ErrorOut},
+    404: {"model": s.ErrorOut},
+}
+
+
+def error(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> Any:
+    body = {"error": code, "error_description": description}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_admin_api(services: Services) -> FastAPI:
+    api = FastAPI(
+        title="tenantgate admin API",
+        version="1",
+        description="Register applications, create tenants and their apps, accept applications "
+        "for a tenant (API users), read the audit trail.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+
+    async def require_admin(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        expected = services.admin_token_hash
+        if (
+            scheme.lower() != "bearer"
+            or not token
+            or expected is None
+            or not hmac.compare_digest(sha256_hex(token.strip()), expected)
+        ):
+            raise _Unauthorized()
+
+    @api.exception_handler(_Unauthorized)
+    async def _unauthorized(_request: Request, _exc: Exception) -> Any:
+        return error(
+            401,
+            "invalid_token",
+            "A valid admin bearer token is required.",
+            {"WWW-Authenticate": 'Bearer realm="tenantgate-admin"'},
+        )
+
+    @api.exception_handler(RegistryError)
+    async def _registry_error(_request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, RegistryError)
+        return error(exc.status_code, exc.code, exc.description)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error(400, "invalid_request", f"{where}: {first.get('msg', 'invalid input')}")
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: Exception) -> Any:
+        assert isinstance(exc, StarletteHTTPException)
+        code = "not_found" if exc.status_code == 404 else "invalid_request"
+        return error(exc.status_code, code, str(exc.detail))
+
+    router = APIRouter(dependencies=[Depends(require_admin)], responses=ERRORS)
+    _application_routes(router, services)
+    _tenant_routes(router, services)
+    _api_user_routes(router, services)
+    _audit_routes(router, services)
+    api.include_router(router)
+    return api
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+def _application_routes(router: APIRouter, services: Services) -> None:
+    registry = services.registry
+
+    @router.post(
+        "/applications", status_code=201, response_model=s.ApplicationCreated, tags=["applications"]
+    )
+    async def create_application(body: s.ApplicationIn) -> Any:
+        view, secret = await registry.create_application(body.name, ACTOR, owner=body.owner)
+        return {
+            **asdict(view),
+            "client_secret": secret.client_secret,
+            "secret_id": secret.secret_id,
+        }
+
+    @router.get("/applications", response_model=list[s.ApplicationOut], tags=["applications"])
+    async def list_applications(owner: str | None = None) -> Any:
+        return [asdict(v) for v in await registry.list_applications(owner)]
+
+    @router.get(
+        "/applications/{application_id}", response_model=s.ApplicationOut, tags=["applications"]
+    )
+    async def get_application(application_id: str) -> Any:
+        return asdict(await registry.get_application(application_id))
+
+    @router.patch(
+        "/applications/{application_id}", response_model=s.ApplicationOut, tags=["applications"]
+    )
+    async def patch_application(application_id: str, body: s.ApplicationPatch) -> Any:
+        return asdict(await registry.set_application_status(application_id, body.status, ACTOR))
+
+    @router.post(
+        "/applications/{application_id}/secrets",
+        status_code=201,
+        response_model=s.NewSecretOut,
+        tags=["applications"],
+    )
+    async def add_secret(application_id: str) -> Any:
+        return asdict(await registry.add_secret(application_id, ACTOR))
+
+    @router.delete(
+        "/applications/{application_id}/secrets/{secret_id}", status_code=204, tags=["applications"]
+    )
+    async def retire_secret(application_id: str, secret_id: str) -> Response:
+        await registry.retire_secret(application_id, secret_id, ACTOR)
+        return Response(status_code=204)
+
+
+def _tenant_routes(router: APIRouter, services: Services) -> None:
+    registry = services.registry
+
+    @router.post("/tenants", status_code=201, response_model=s.TenantOut, tags=["tenants"])
+    async def create_tenant(body: s.TenantIn) -> Any:
+        return asdict(await registry.create_tenant(body.name, body.region, body.cluster, ACTOR))
+
+    @router.get("/tenants", response_model=list[s.TenantOut], tags=["tenants"])
+    async def list_tenants() -> Any:
+        return [asdict(v) for v in await registry.list_tenants()]
+
+    @router.get("/tenants/{tenant_id}", response_model=s.TenantOut, tags=["tenants"])
+    async def get_tenant(tenant_id: str) -> Any:
+        return asdict(await registry.get_tenant(tenant_id))
+
+    @router.patch("/tenants/{tenant_id}", response_model=s.TenantOut, tags=["tenants"])
+    async def patch_tenant(tenant_id: str, body: s.TenantPatch) -> Any:
+        view = await registry.update_tenant(tenant_id, ACTOR, **body.model_dump(exclude_none=True))
+        return asdict(view)
+
+    @router.put(
+        "/tenants/{tenant_id}/apps/{app}",
+        response_model=s.AppOut,
+        tags=["tenants"],
+        responses={201: {"model": s.AppOut}},
+    )
+    async def put_app(tenant_id: str, app: str, body: s.AppIn, response: Response) -> Any:
+        created = await registry.put_app(
+            tenant_id, app, body.graphql_url, body.websocket_url, ACTOR
+        )
+        response.status_code = 201 if created else 200
+        return {"name": app, "graphql_url": body.graphql_url, "websocket_url": body.websocket_url}
+
+    @router.delete("/tenants/{tenant_id}/apps/{app}", status_code=204, tags=["tenants"])
+    async def delete_app(tenant_id: str, app: str) -> Response:
+        await registry.delete_app(tenant_id, app, ACTOR)
+        return Response(status_code=204)
+
+
+def _api_user_routes(router: APIRouter, services: Services) -> None:
+    registry = services.registry
+
+    @router.put(
+        "/tenants/{tenant_id}/api-users/{application_id}",
+        response_model=s.ApiUserOut,
+        tags=["api users"],
+        responses={201: {"model": s.ApiUserOut}},
+    )
+    async def put_api_user(
+        tenant_id: str, application_id: str, body: s.ApiUserIn, response: Response
+    ) -> Any:
+        rules.application_id(application_id)
+        view, created = await registry.put_api_user(
+            tenant_id,
+            application_id,
+            ACTOR,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            enabled=body.enabled,
+            apps=body.apps,
+        )
+        response.status_code = 201 if created else 200
+        return asdict(view)
+
+    @router.get(
+        "/tenants/{tenant_id}/api-users", response_model=list[s.ApiUserOut], tags=["api users"]
+    )
+    async def list_api_users(tenant_id: str) -> Any:
+        await registry.get_tenant(tenant_id)
+        return [asdict(v) for v in await registry.list_api_users(tenant_id=tenant_id)]
+
+    @router.get(
+        "/tenants/{tenant_id}/api-users/{application_id}",
+        response_model=s.ApiUserOut,
+        tags=["api users"],
+    )
+    async def get_api_user(tenant_id: str, application_id: str) -> Any:
+        return asdict(await registry.get_api_user(tenant_id, application_id))
+
+    @router.delete(
+        "/tenants/{tenant_id}/api-users/{application_id}", status_code=204, tags=["api users"]
+    )
+    async def delete_api_user(tenant_id: str, application_id: str) -> Response:
+        await registry.delete_api_user(tenant_id, application_id, ACTOR)
+        return Response(status_code=204)
+
+
+def _audit_routes(router: APIRouter, services: Services) -> None:
+    @router.get("/audit", response_model=list[s.AuditOut], tags=["audit"])
+    async def audit(
+        tenant_id: str | None = None,
+        application_id: str | None = None,
+        kind: str | None = Query(None, description="Exact kind, or a prefix ending in '*'."),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = Query(None, description="For paging: events older than this id."),
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> Any:
+        events = await services.registry.audit(
+            tenant_id=tenant_id,
+            application_id=application_id,
+            kind=kind,
+            since=since.timestamp() if since else None,
+            until=until.timestamp() if until else None,
+            before_id=before_id,
+            limit=limit,
+        )
+        return [asdict(e) for e in events]

@@ -1,0 +1,125 @@
+"""Request and response bodies of the admin API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplicationIn(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["Acme integration"])
+    owner: str | None = Field(None, max_length=320, description="Console account that owns it.")
+
+
+class ApplicationPatch(Strict):
+    status: Literal["active", "suspended"]
+
+
+class SecretOut(BaseModel):
+    secret_id: str
+    hint: str
+    created_at: str | None
+    last_used_at: str | None
+    retired_at: str | None
+
+
+class ApplicationOut(BaseModel):
+    application_id: str
+    client_id: str
+    name: str
+    status: str
+    owner: str | None
+    created_at: str | None
+    last_token_at: str | None
+    secrets: list[SecretOut]
+
+
+class ApplicationCreated(BaseModel):
+    application_id: str
+    client_id: str
+    client_secret: str = Field(description="Shown once; only its hash is kept.")
+    secret_id: str
+    name: str
+    status: str
+
+
+class NewSecretOut(BaseModel):
+    secret_id: str
+    client_secret: str = Field(description="Shown once; only its hash is kept.")
+
+
+class TenantIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    region: str = Field(examples=["eu"])
+    cluster: str = Field(examples=["cluster-release"])
+
+
+class TenantPatch(Strict):
+    name: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class AppIn(Strict):
+    graphql_url: str = Field(examples=["http://127.0.0.1:9001/graphql"])
+    websocket_url: str | None = None
+
+
+class AppOut(BaseModel):
+    name: str
+    graphql_url: str
+    websocket_url: str | None
+
+
+class TenantOut(BaseModel):
+    tenant_id: str
+    name: str
+    region: str
+    cluster: str
+    status: str
+    created_at: str | None
+    apps: list[AppOut]
+
+
+class ApiUserIn(Strict):
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    enabled: bool = True
+    apps: list[str] | None = Field(
+        None, description="Apps of the tenant this application may use; null means all."
+    )
+
+
+class ApiUserOut(BaseModel):
+    tenant_id: str
+    application_id: str
+    email: str
+    first_name: str
+    last_name: str
+    enabled: bool
+    apps: list[str] | None
+    created_at: str | None
+    updated_at: str | None
+    last_token_at: str | None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str | None
+    kind: str
+    actor: str
+    tenant_id: str | None
+    application_id: str | None
+    reason: str | None
+    detail: dict[str, object] | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    error_description: str

@@ -1,0 +1,57 @@
+"""``create_app(settings)``: the whole server as one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from tenantgate.admin.api import create_admin_api
+from tenantgate.http import JSONResponse
+from tenantgate.services import Services
+from tenantgate.settings import Settings
+from tenantgate.tokens.endpoints import TokenEndpoints
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or Settings()
+    services = services or Services.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if not services.started:
+            await services.open()
+        if services.new_admin_token:
+            print(f"tenantgate: admin token (shown once, keep it): {services.new_admin_token}")
+            services.new_admin_token = None
+        try:
+            yield
+        finally:
+            await services.close()
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        *TokenEndpoints(services).routes(),
+        *_optional_routes(services),
+        Mount("/admin/v1", app=create_admin_api(services)),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+def _optional_routes(services: Services) -> list[BaseRoute]:
+    """The gateway, the console and the reference apps, each added where it is present."""
+    routes: list[Any] = []
+    return routes

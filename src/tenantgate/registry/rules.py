@@ -1,0 +1,70 @@
+"""What a valid name, region, URL or app list looks like. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from tenantgate.registry.errors import InvalidInput
+
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+APPLICATION_ID = re.compile(r"^[0-9]{1,20}$")
+TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STATUSES = ("active", "suspended")
+
+
+def display_name(value: str, field: str = "name", limit: int = 200) -> str:
+    value = value.strip()
+    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"{field} must be 1 to {limit} printable characters")
+    return value
+
+
+def slug(value: str, field: str) -> str:
+    if not SLUG.match(value):
+        raise InvalidInput(f"{field} must be lower-case letters, digits and '-', at most 64")
+    return value
+
+
+def app_name(value: str) -> str:
+    if not APP_NAME.match(value):
+        raise InvalidInput("app name must be lower-case letters, digits, '-' or '_', at most 64")
+    return value
+
+
+def app_names(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return sorted({app_name(v) for v in values})
+
+
+def status(value: str) -> str:
+    if value not in STATUSES:
+        raise InvalidInput("status must be 'active' or 'suspended'")
+    return value
+
+
+def upstream_url(value: str, schemes: tuple[str, ...], field: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname or len(value) > 2000:
+        raise InvalidInput(f"{field} must be an absolute {' or '.join(schemes)} URL")
+    if parts.username or parts.password or parts.fragment:
+        raise InvalidInput(f"{field} must not carry credentials or a fragment")
+    return value
+
+
+def application_id(value: str) -> str:
+    if not APPLICATION_ID.match(value):
+        raise InvalidInput("application_id must be digits")
+    return value
+
+
+def tenant_id(value: str) -> str:
+    if not TENANT_ID.match(value):
+        raise InvalidInput("tenant_id must be URL-safe characters")
+    return value
+
+
+def api_user_email(application_id: str, domain: str) -> str:
+    return f"{application_id}@{domain}"

@@ -1,0 +1,490 @@
+"""The registry's operations: what the admin API, the console and the CLI call.
+
+Each write is one transaction that also appends its audit row and its change-feed row; once it
+is committed the change is applied to this node's in-memory state before the call returns, so
+the token endpoint and the gateway obey it from the next request on."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantgate.clock import Clock, Randomness
+from tenantgate.crypto import SecretHasher
+from tenantgate.registry import rules
+from tenantgate.registry.errors import Conflict, NotFound
+from tenantgate.registry.views import (
+    ApiUserView,
+    ApplicationView,
+    AuditView,
+    NewSecret,
+    TenantView,
+)
+from tenantgate.storage import models as m
+from tenantgate.storage.audit import audit_row, query_audit
+from tenantgate.storage.changes import ChangeFeed, record
+from tenantgate.storage.database import Database
+
+SECRET_PREFIX = "tgs_"
+MAX_ACTIVE_SECRETS = 2
+
+
+class Registry:
+    def __init__(
+        self,
+        db: Database,
+        feed: ChangeFeed,
+        hasher: SecretHasher,
+        *,
+        clock: Clock,
+        randomness: Randomness,
+        api_user_domain: str,
+    ) -> None:
+        self._db = db
+        self._feed = feed
+        self._hasher = hasher
+        self._clock = clock
+        self._random = randomness
+        self.api_user_domain = api_user_domain
+
+    # applications
+
+    async def create_application(
+        self, name: str, actor: str, owner: str | None = None
+    ) -> tuple[ApplicationView, NewSecret]:
+        name = rules.display_name(name)
+        now = self._clock()
+        async with self._db.begin() as session:
+            application_id = await self._unused_application_id(session)
+            row = m.Application(
+                application_id=application_id,
+                client_id=self._random.urlsafe(24),
+                name=name,
+                status="active",
+                owner=owner,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            secret, plain = self._new_secret(application_id, now)
+            session.add(secret)
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "application.created", actor, now, application_id=application_id, name=name
+                    )
+                )
+            )
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "secret.created",
+                        actor,
+                        now,
+                        application_id=application_id,
+                        secret_id=secret.secret_id,
+                    )
+                )
+            )
+            record(session, "application", application_id, now)
+        await self._feed.apply("application", application_id)
+        view = ApplicationView.of(row, [secret])
+        return view, NewSecret(application_id, secret.secret_id, plain)
+
+    async def get_application(self, application_id: str) -> ApplicationView:
+        async with self._db.session() as session:
+            row = await self._application(session, application_id)
+            return ApplicationView.of(row, await self._secrets(session, application_id))
+
+    async def list_applications(self, owner: str | None = None) -> list[ApplicationView]:
+        async with self._db.session() as session:
+            query = select(m.Application).order_by(m.Application.created_at)
+            if owner is not None:
+                query = query.where(m.Application.owner == owner)
+            rows = (await session.scalars(query)).all()
+            secrets = (await session.scalars(select(m.ClientSecret))).all()
+        by_app: dict[str, list[m.ClientSecret]] = {}
+        for secret in secrets:
+            by_app.setdefault(secret.application_id, []).append(secret)
+        return [ApplicationView.of(r, by_app.get(r.application_id, [])) for r in rows]
+
+    async def set_application_status(
+        self, application_id: str, status: str, actor: str
+    ) -> ApplicationView:
+        status = rules.status(status)
+        now = self._clock()
+        async with self._db.begin() as session:
+            row = await self._application(session, application_id)
+            if row.status != status:
+                row.status = status
+                row.updated_at = now
+                kind = "application.suspended" if status == "suspended" else "application.activated"
+                session.add(
+                    m.AuditEvent(**audit_row(kind, actor, now, application_id=application_id))
+                )
+                record(session, "application", application_id, now)
+        await self._feed.apply("application", application_id)
+        return await self.get_application(application_id)
+
+    async def add_secret(self, application_id: str, actor: str) -> NewSecret:
+        now = self._clock()
+        async with self._db.begin() as session:
+            await self._application(session, application_id)
+            active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
+            if len(active) >= MAX_ACTIVE_SECRETS:
+                raise Conflict("an application has at most two active secrets; retire one first")
+            secret, plain = self._new_secret(application_id, now)
+            session.add(secret)
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "secret.created",
+                        actor,
+                        now,
+                        application_id=application_id,
+                        secret_id=secret.secret_id,
+                    )
+                )
+            )
+            record(session, "application", application_id, now)
+        await self._feed.apply("application", application_id)
+        return NewSecret(application_id, secret.secret_id, plain)
+
+    async def retire_secret(self, application_id: str, secret_id: str, actor: str) -> None:
+        now = self._clock()
+        async with self._db.begin() as session:
+            secret = await session.get(m.ClientSecret, secret_id)
+            if secret is None or secret.application_id != application_id:
+                raise NotFound("no such secret for this application")
+            if secret.retired_at is None:
+                secret.retired_at = now
+                session.add(
+                    m.AuditEvent(
+                        **audit_row(
+                            "secret.retired",
+                            actor,
+                            now,
+                            application_id=application_id,
+                            secret_id=secret_id,
+                        )
+                    )
+                )
+                record(session, "application", application_id, now)
+        await self._feed.apply("application", application_id)
+
+    # tenants and their apps
+
+    async def create_tenant(self, name: str, region: str, cluster: str, actor: str) -> TenantView:
+        name = rules.display_name(name)
+        region, cluster = rules.slug(region, "region"), rules.slug(cluster, "cluster")
+        now = self._clock()
+        async with self._db.begin() as session:
+            tenant_id = await self._unused_tenant_id(session)
+            row = m.Tenant(
+                tenant_id=tenant_id,
+                name=name,
+                region=region,
+                cluster=cluster,
+                status="active",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "tenant.created",
+                        actor,
+                        now,
+                        tenant_id=tenant_id,
+                        name=name,
+                        region=region,
+                        cluster=cluster,
+                    )
+                )
+            )
+            record(session, "tenant", tenant_id, now)
+        await self._feed.apply("tenant", tenant_id)
+        return TenantView.of(row, [])
+
+    async def get_tenant(self, tenant_id: str) -> TenantView:
+        async with self._db.session() as session:
+            row = await self._tenant(session, tenant_id)
+            return TenantView.of(row, await self._apps(session, tenant_id))
+
+    async def list_tenants(self, tenant_ids: list[str] | None = None) -> list[TenantView]:
+        async with self._db.session() as session:
+            query = select(m.Tenant).order_by(m.Tenant.created_at)
+            if tenant_ids is not None:
+                query = query.where(m.Tenant.tenant_id.in_(tenant_ids))
+            rows = (await session.scalars(query)).all()
+            apps = (await session.scalars(select(m.TenantApp))).all()
+        by_tenant: dict[str, list[m.TenantApp]] = {}
+        for app in apps:
+            by_tenant.setdefault(app.tenant_id, []).append(app)
+        return [TenantView.of(r, by_tenant.get(r.tenant_id, [])) for r in rows]
+
+    async def update_tenant(
+        self,
+        tenant_id: str,
+        actor: str,
+        *,
+        name: str | None = None,
+        region: str | None = None,
+        cluster: str | None = None,
+        status: str | None = None,
+    ) -> TenantView:
+        now = self._clock()
+        async with self._db.begin() as session:
+            row = await self._tenant(session, tenant_id)
+            changes: dict[str, str] = {}
+            if name is not None:
+                changes["name"] = rules.display_name(name)
+            if region is not None:
+                changes["region"] = rules.slug(region, "region")
+            if cluster is not None:
+                changes["cluster"] = rules.slug(cluster, "cluster")
+            if status is not None:
+                changes["status"] = rules.status(status)
+            for key, value in changes.items():
+                setattr(row, key, value)
+            row.updated_at = now
+            session.add(
+                m.AuditEvent(
+                    **audit_row("tenant.updated", actor, now, tenant_id=tenant_id, **changes)
+                )
+            )
+            record(session, "tenant", tenant_id, now)
+        await self._feed.apply("tenant", tenant_id)
+        return await self.get_tenant(tenant_id)
+
+    async def put_app(
+        self,
+        tenant_id: str,
+        name: str,
+        graphql_url: str,
+        websocket_url: str | None,
+        actor: str,
+    ) -> bool:
+        name = rules.app_name(name)
+        graphql_url = rules.upstream_url(graphql_url, ("http", "https"), "graphql_url")
+        if websocket_url is not None:
+            websocket_url = rules.upstream_url(websocket_url, ("ws", "wss"), "websocket_url")
+        now = self._clock()
+        async with self._db.begin() as session:
+            await self._tenant(session, tenant_id)
+            row = await session.get(m.TenantApp, (tenant_id, name))
+            created = row is None
+            if row is None:
+                row = m.TenantApp(tenant_id=tenant_id, name=name, created_at=now)
+                session.add(row)
+            row.graphql_url, row.websocket_url, row.updated_at = graphql_url, websocket_url, now
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "app.put",
+                        actor,
+                        now,
+                        tenant_id=tenant_id,
+                        app=name,
+                        graphql_url=graphql_url,
+                    )
+                )
+            )
+            record(session, "tenant", tenant_id, now)
+        await self._feed.apply("tenant", tenant_id)
+        return created
+
+    async def delete_app(self, tenant_id: str, name: str, actor: str) -> None:
+        now = self._clock()
+        async with self._db.begin() as session:
+            row = await session.get(m.TenantApp, (tenant_id, name))
+            if row is None:
+                raise NotFound("no such app on this tenant")
+            await session.delete(row)
+            session.add(
+                m.AuditEvent(**audit_row("app.deleted", actor, now, tenant_id=tenant_id, app=name))
+            )
+            record(session, "tenant", tenant_id, now)
+        await self._feed.apply("tenant", tenant_id)
+
+    # API users: a tenant accepting an application
+
+    async def put_api_user(
+        self,
+        tenant_id: str,
+        application_id: str,
+        actor: str,
+        *,
+        first_name: str,
+        last_name: str,
+        enabled: bool = True,
+        apps: list[str] | None = None,
+    ) -> tuple[ApiUserView, bool]:
+        first_name = rules.display_name(first_name, "first_name", 100)
+        last_name = rules.display_name(last_name, "last_name", 100)
+        apps = rules.app_names(apps)
+        now = self._clock()
+        key = f"{tenant_id}/{application_id}"
+        async with self._db.begin() as session:
+            await self._tenant(session, tenant_id)
+            await self._application(session, application_id)
+            row = await session.get(m.ApiUser, (tenant_id, application_id))
+            created = row is None or row.deleted_at is not None
+            was_enabled = row is not None and row.enabled and not created
+            if row is None:
+                row = m.ApiUser(
+                    tenant_id=tenant_id, application_id=application_id, generation=1, created_at=now
+                )
+                session.add(row)
+            elif row.deleted_at is not None:
+                row.deleted_at, row.created_at, row.last_token_at = None, now, None
+                row.generation += 1
+            elif row.enabled and not enabled:
+                row.generation += 1
+            row.email = rules.api_user_email(application_id, self.api_user_domain)
+            row.first_name, row.last_name, row.enabled, row.apps = (
+                first_name,
+                last_name,
+                enabled,
+                apps,
+            )
+            row.updated_at = now
+            kind = _api_user_event(created, was_enabled, enabled)
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        kind,
+                        actor,
+                        now,
+                        tenant_id=tenant_id,
+                        application_id=application_id,
+                        enabled=enabled,
+                        apps=apps,
+                    )
+                )
+            )
+            record(session, "api_user", key, now)
+        await self._feed.apply("api_user", key)
+        return ApiUserView.of(row), created
+
+    async def set_api_user_enabled(
+        self, tenant_id: str, application_id: str, enabled: bool, actor: str
+    ) -> ApiUserView:
+        current = await self.get_api_user(tenant_id, application_id)
+        view, _ = await self.put_api_user(
+            tenant_id,
+            application_id,
+            actor,
+            first_name=current.first_name,
+            last_name=current.last_name,
+            enabled=enabled,
+            apps=current.apps,
+        )
+        return view
+
+    async def get_api_user(self, tenant_id: str, application_id: str) -> ApiUserView:
+        async with self._db.session() as session:
+            return ApiUserView.of(await self._api_user(session, tenant_id, application_id))
+
+    async def list_api_users(
+        self, tenant_id: str | None = None, application_id: str | None = None
+    ) -> list[ApiUserView]:
+        query = select(m.ApiUser).where(m.ApiUser.deleted_at.is_(None))
+        if tenant_id is not None:
+            query = query.where(m.ApiUser.tenant_id == tenant_id)
+        if application_id is not None:
+            query = query.where(m.ApiUser.application_id == application_id)
+        async with self._db.session() as session:
+            rows = (await session.scalars(query.order_by(m.ApiUser.created_at))).all()
+        return [ApiUserView.of(r) for r in rows]
+
+    async def delete_api_user(self, tenant_id: str, application_id: str, actor: str) -> None:
+        now = self._clock()
+        key = f"{tenant_id}/{application_id}"
+        async with self._db.begin() as session:
+            row = await self._api_user(session, tenant_id, application_id)
+            row.deleted_at, row.enabled, row.updated_at = now, False, now
+            row.generation += 1
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "api_user.deleted",
+                        actor,
+                        now,
+                        tenant_id=tenant_id,
+                        application_id=application_id,
+                    )
+                )
+            )
+            record(session, "api_user", key, now)
+        await self._feed.apply("api_user", key)
+
+    # audit
+
+    async def audit(self, **filters: object) -> list[AuditView]:
+        async with self._db.session() as session:
+            rows = await query_audit(session, **filters)  # type: ignore[arg-type]
+        return [AuditView.of(r) for r in rows]
+
+    # helpers
+
+    def _new_secret(self, application_id: str, now: float) -> tuple[m.ClientSecret, str]:
+        plain = SECRET_PREFIX + self._random.secret(32)
+        row = m.ClientSecret(
+            secret_id="sec_" + self._random.urlsafe(16),
+            application_id=application_id,
+            secret_hash=self._hasher.hash(plain),
+            hint=plain[:8] + "…",
+            created_at=now,
+        )
+        return row, plain
+
+    async def _unused_application_id(self, session: AsyncSession) -> str:
+        while True:
+            candidate = self._random.digits(9)
+            if await session.get(m.Application, candidate) is None:
+                return candidate
+
+    async def _unused_tenant_id(self, session: AsyncSession) -> str:
+        while True:
+            candidate = self._random.urlsafe(21)
+            if await session.get(m.Tenant, candidate) is None:
+                return candidate
+
+    async def _application(self, session: AsyncSession, application_id: str) -> m.Application:
+        row = await session.get(m.Application, application_id)
+        if row is None:
+            raise NotFound(f"no application {application_id}")
+        return row
+
+    async def _secrets(self, session: AsyncSession, application_id: str) -> list[m.ClientSecret]:
+        query = select(m.ClientSecret).where(m.ClientSecret.application_id == application_id)
+        return list((await session.scalars(query)).all())
+
+    async def _tenant(self, session: AsyncSession, tenant_id: str) -> m.Tenant:
+        row = await session.get(m.Tenant, tenant_id)
+        if row is None:
+            raise NotFound(f"no tenant {tenant_id}")
+        return row
+
+    async def _apps(self, session: AsyncSession, tenant_id: str) -> list[m.TenantApp]:
+        query = select(m.TenantApp).where(m.TenantApp.tenant_id == tenant_id)
+        return list((await session.scalars(query)).all())
+
+    async def _api_user(
+        self, session: AsyncSession, tenant_id: str, application_id: str
+    ) -> m.ApiUser:
+        row = await session.get(m.ApiUser, (tenant_id, application_id))
+        if row is None or row.deleted_at is not None:
+            raise NotFound("this tenant has no API user for that application")
+        return row
+
+
+def _api_user_event(created: bool, was_enabled: bool, enabled: bool) -> str:
+    if created:
+        return "api_user.created"
+    if was_enabled != enabled:
+        return "api_user.enabled" if enabled else "api_user.disabled"
+    return "api_user.updated"

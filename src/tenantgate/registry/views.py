@@ -1,0 +1,146 @@
+"""What the registry hands back to the admin API, the console and the CLI: plain data, times in
+ISO 8601 UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tenantgate.storage import models as m
+
+
+def iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class SecretView:
+    secret_id: str
+    hint: str
+    created_at: str | None
+    last_used_at: str | None
+    retired_at: str | None
+
+    @classmethod
+    def of(cls, row: m.ClientSecret) -> SecretView:
+        return cls(
+            row.secret_id, row.hint, iso(row.created_at), iso(row.last_used_at), iso(row.retired_at)
+        )
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    application_id: str
+    client_id: str
+    name: str
+    status: str
+    owner: str | None
+    created_at: str | None
+    last_token_at: str | None
+    secrets: list[SecretView]
+
+    @classmethod
+    def of(cls, row: m.Application, secrets: list[m.ClientSecret]) -> ApplicationView:
+        return cls(
+            row.application_id,
+            row.client_id,
+            row.name,
+            row.status,
+            row.owner,
+            iso(row.created_at),
+            iso(row.last_token_at),
+            [SecretView.of(s) for s in sorted(secrets, key=lambda s: s.created_at)],
+        )
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    application_id: str
+    secret_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class AppView:
+    name: str
+    graphql_url: str
+    websocket_url: str | None
+
+    @classmethod
+    def of(cls, row: m.TenantApp) -> AppView:
+        return cls(row.name, row.graphql_url, row.websocket_url)
+
+
+@dataclass(frozen=True)
+class TenantView:
+    tenant_id: str
+    name: str
+    region: str
+    cluster: str
+    status: str
+    created_at: str | None
+    apps: list[AppView]
+
+    @classmethod
+    def of(cls, row: m.Tenant, apps: list[m.TenantApp]) -> TenantView:
+        views = [AppView.of(a) for a in sorted(apps, key=lambda a: a.name)]
+        return cls(
+            row.tenant_id, row.name, row.region, row.cluster, row.status, iso(row.created_at), views
+        )
+
+
+@dataclass(frozen=True)
+class ApiUserView:
+    tenant_id: str
+    application_id: str
+    email: str
+    first_name: str
+    last_name: str
+    enabled: bool
+    apps: list[str] | None
+    created_at: str | None
+    updated_at: str | None
+    last_token_at: str | None
+
+    @classmethod
+    def of(cls, row: m.ApiUser) -> ApiUserView:
+        return cls(
+            row.tenant_id,
+            row.application_id,
+            row.email,
+            row.first_name,
+            row.last_name,
+            row.enabled,
+            row.apps,
+            iso(row.created_at),
+            iso(row.updated_at),
+            iso(row.last_token_at),
+        )
+
+
+@dataclass(frozen=True)
+class AuditView:
+    id: int
+    at: str | None
+    kind: str
+    actor: str
+    tenant_id: str | None
+    application_id: str | None
+    reason: str | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: m.AuditEvent) -> AuditView:
+        return cls(
+            row.id,
+            iso(row.at),
+            row.kind,
+            row.actor,
+            row.tenant_id,
+            row.application_id,
+            row.reason,
+            row.detail,
+        )

@@ -1,0 +1,156 @@
+"""The parts of a running tenantgate, built once from ``Settings`` and shared by the HTTP
+layers, the console and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import select
+
+from tenantgate.clock import Clock, Randomness, system_clock
+from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
+from tenantgate.registry.service import Registry
+from tenantgate.registry.state import RegistryState
+from tenantgate.settings import Settings
+from tenantgate.storage import models as m
+from tenantgate.storage.batch import BatchWriter
+from tenantgate.storage.changes import ChangeFeed
+from tenantgate.storage.database import Database
+from tenantgate.storage.migrate import migrate
+from tenantgate.tokens.issuer import TokenIssuer
+from tenantgate.tokens.keys import KeyRing
+from tenantgate.tokens.ratelimit import FailureLimiter
+from tenantgate.tokens.verifier import TokenVerifier
+
+log = structlog.get_logger(__name__)
+
+ADMIN_TOKEN_KEY = "admin_token_sha256"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    state: RegistryState
+    feed: ChangeFeed
+    keys: KeyRing
+    registry: Registry
+    batch: BatchWriter
+    limiter: FailureLimiter
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    hasher: SecretHasher
+    clock: Clock
+    randomness: Randomness
+    admin_token_hash: str | None = None
+    started: bool = False
+    new_admin_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+        randomness: Randomness | None = None,
+    ) -> Services:
+        randomness = randomness or Randomness()
+        secret = load_server_secret(settings.secret_key, settings.data_dir)
+        hasher = SecretHasher(derive(secret, "tenantgate client secrets"))
+        db = Database(settings.database_url)
+        state = RegistryState()
+        feed = ChangeFeed(db, state, clock, settings.change_poll_interval)
+        keys = KeyRing(
+            db,
+            Sealer(derive(secret, "tenantgate signing keys")),
+            clock,
+            randomness,
+            settings.token_ttl,
+        )
+        batch = BatchWriter(db, settings.commit_interval_ms)
+        limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
+        registry = Registry(
+            db,
+            feed,
+            hasher,
+            clock=clock,
+            randomness=randomness,
+            api_user_domain=settings.api_user_domain,
+        )
+        issuer = TokenIssuer(
+            state=state,
+            keys=keys,
+            hasher=hasher,
+            batch=batch,
+            limiter=limiter,
+            clock=clock,
+            randomness=randomness,
+            ttl=settings.token_ttl,
+            audience=settings.token_audience,
+        )
+        verifier = TokenVerifier(state, keys, clock, settings.token_audience)
+        return cls(
+            settings,
+            db,
+            state,
+            feed,
+            keys,
+            registry,
+            batch,
+            limiter,
+            issuer,
+            verifier,
+            hasher,
+            clock,
+            randomness,
+        )
+
+    async def open(self, *, background: bool = True) -> None:
+        """Migrate, load the state and the keys; with ``background``, start the group-commit
+        writer and the change-feed poller."""
+        await migrate(self.db)
+        await self.feed.load()
+        await self.keys.ensure()
+        self.feed.listen(self._on_change)
+        await self._admin_token()
+        if background:
+            self.batch.start()
+            self.feed.start()
+        self.started = True
+
+    async def close(self) -> None:
+        await self.feed.stop()
+        await self.batch.stop()
+        await self.db.dispose()
+
+    async def _on_change(self, entity: str, _key: str) -> None:
+        if entity == "keys":
+            await self.keys.load()
+
+    async def _admin_token(self) -> None:
+        if self.settings.admin_token:
+            self.admin_token_hash = sha256_hex(self.settings.admin_token)
+            return
+        async with self.db.begin() as session:
+            row = await session.scalar(
+                select(m.ServerState).where(m.ServerState.key == ADMIN_TOKEN_KEY)
+            )
+            if row is None:
+                token = "tga_" + secrets.token_urlsafe(32)
+                row = m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token))
+                session.add(row)
+                self.new_admin_token = token
+        self.admin_token_hash = row.value
+
+    async def reset_admin_token(self) -> str:
+        token = "tga_" + secrets.token_urlsafe(32)
+        async with self.db.begin() as session:
+            row = await session.get(m.ServerState, ADMIN_TOKEN_KEY)
+            if row is None:
+                session.add(m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token)))
+            else:
+                row.value = sha256_hex(token)
+        self.admin_token_hash = sha256_hex(token)
+        return token

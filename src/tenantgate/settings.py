@@ -1,0 +1,91 @@
+"""The one settings object, read from ``TENANTGATE_*`` environment variables and handed to
+``create_app(settings)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENANTGATE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./tenantgate.db",
+        description="SQLAlchemy URL of the database: SQLite (aiosqlite) or PostgreSQL (asyncpg).",
+    )
+    data_dir: Path = Field(
+        Path("."),
+        description="Folder for the server secret file when TENANTGATE_SECRET_KEY is unset.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Server secret: peppers client-secret hashes and encrypts signing keys. "
+        "Every node of a deployment needs the same value. Unset: generated once into "
+        "<data_dir>/tenantgate-secret.key.",
+    )
+    admin_token: str | None = Field(
+        None,
+        description="Operator bearer token for /admin/v1. Unset: one is generated at first "
+        "start, printed once, and only its hash is kept.",
+    )
+    token_ttl: int = Field(900, ge=30, le=86400, description="Access-token lifetime, seconds.")
+    public_url: str | None = Field(
+        None,
+        description="Public base URL used in the `urls` block, e.g. https://api.example.com. "
+        "Unset: the base URL the request came in on.",
+    )
+    region_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per-region public base URLs as JSON, e.g. {"eu": "https://api.eu.example.com"}.',
+    )
+    websocket_url: str | None = Field(
+        None,
+        description="Public WebSocket URL; default: the public base URL with ws(s) and /v1/ws.",
+    )
+    issuer: str | None = Field(
+        None,
+        description="The `iss` of access tokens; default: the public base URL or the request's.",
+    )
+    token_audience: str = Field("tenantgate", description="The `aud` of access tokens.")
+    api_user_domain: str = Field(
+        "api.tenantgate.local",
+        description="Domain of API-user e-mails: <application_id>@<api_user_domain>.",
+    )
+    upstream_timeout: float = Field(
+        30.0, gt=0, description="Seconds the gateway waits for an upstream answer (then 504)."
+    )
+    max_body_bytes: int = Field(
+        1_048_576,
+        gt=0,
+        description="Largest request body the gateway and uploads accept (then 413).",
+    )
+    failure_limit: int = Field(
+        10,
+        ge=1,
+        description="Failed token requests per client id or per address within the window before 429.",
+    )
+    failure_window: float = Field(60.0, gt=0, description="Window for failure_limit, seconds.")
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a trusted proxy)."
+    )
+    commit_interval_ms: float = Field(
+        2.0, ge=0, description="Longest wait before a batch of token issuances is committed."
+    )
+    change_poll_interval: float = Field(
+        0.5, gt=0, description="Seconds between polls of the change feed that keeps nodes current."
+    )
+    demo: bool = Field(False, description="Create the demo tenant, application and reference apps.")
+    refapps: bool = Field(True, description="Serve the reference apps in-process under /refapps.")
+    introspection_clients: list[str] = Field(
+        default_factory=list,
+        description="Client ids allowed to call /v1/token/introspect besides the admin token.",
+    )
+    log_level: str = Field("info", description="Log level.")
+
+    @field_validator("public_url", "issuer", "websocket_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value

@@ -1,0 +1,196 @@
+"""The Token API over HTTP: POST and DELETE /v1/token, RFC 7009 revocation, RFC 7662
+introspection, RFC 8414 metadata and the JWKS. Handlers translate; the rules are elsewhere."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tenantgate.crypto import sha256_hex
+from tenantgate.http import NO_STORE, JSONResponse, client_address, issuer_url, public_base_url
+from tenantgate.registry.state import TenantRecord
+from tenantgate.services import Services
+from tenantgate.storage.audit import audit_row
+from tenantgate.tokens.errors import InvalidClient, InvalidRequest, InvalidToken, OAuthError
+from tenantgate.tokens.issuer import authenticate
+from tenantgate.tokens.request import (
+    client_credentials,
+    parse_form,
+    parse_token_request,
+    parse_x_tokens,
+)
+from tenantgate.tokens.verifier import AccessClaims
+
+
+def oauth_error_response(error: OAuthError) -> JSONResponse:
+    body = {"error": error.error, "error_description": error.description}
+    return JSONResponse(body, status_code=error.status_code, headers={**NO_STORE, **error.headers})
+
+
+class TokenEndpoints:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/token", self.token, methods=["POST"]),
+            Route("/v1/token", self.invalidate, methods=["DELETE"]),
+            Route("/v1/token/revoke", self.revoke, methods=["POST"]),
+            Route("/v1/token/introspect", self.introspect, methods=["POST"]),
+            Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
+            Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+        ]
+
+    async def token(self, request: Request) -> Response:
+        settings = self.s.settings
+        try:
+            token_request = parse_token_request(
+                request.headers.get("content-type", ""),
+                await request.body(),
+                request.headers.get("authorization"),
+            )
+            body = await self.s.issuer.issue(
+                token_request,
+                client_address(request, settings),
+                issuer_url(request, settings),
+                lambda tenant, apps: self._urls(request, tenant, apps),
+            )
+        except OAuthError as error:
+            return oauth_error_response(error)
+        return JSONResponse(body, headers=NO_STORE)
+
+    def _urls(self, request: Request, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
+        settings = self.s.settings
+        base = public_base_url(request, settings, tenant.region)
+        websocket = settings.websocket_url or base.replace("http", "ws", 1) + "/v1/ws"
+        return {
+            "asyncContextUpload": base + "/v1/asyncContext/{AsyncContextId}/upload",
+            "asyncContextError": base + "/v1/asyncContext/{AsyncContextId}/error",
+            "websocket": websocket,
+            "invalidateToken": base + "/v1/token",
+            "apps": {
+                name: {"graphQL": f"{base}/v1/fwd/{tenant.cluster}/{name}/api"} for name in apps
+            },
+        }
+
+    async def invalidate(self, request: Request) -> Response:
+        try:
+            token = parse_x_tokens(request.headers.get("x-tokens"))
+        except OAuthError as error:
+            return oauth_error_response(error)
+        try:
+            claims = self.s.verifier.decode(token)
+        except InvalidToken:
+            return Response(status_code=204)
+        await self._revoke(claims, token, f"client:{claims.client_id}", "token.invalidated")
+        return Response(status_code=204)
+
+    async def revoke(self, request: Request) -> Response:
+        """RFC 7009: the client proves who it is; a token of another client, or no live
+        token at all, is answered 200 and left alone."""
+        try:
+            fields = parse_form(await request.body())
+            credentials = client_credentials(fields, request.headers.get("authorization"))
+            assert credentials is not None
+            authenticate(self.s.state, self.s.hasher, credentials)
+            token = fields.get("token")
+            if not token:
+                raise InvalidRequest("Missing token.")
+        except OAuthError as error:
+            return oauth_error_response(error)
+        try:
+            claims = self.s.verifier.decode(token)
+        except InvalidToken:
+            return Response(status_code=200, headers=NO_STORE)
+        if hmac.compare_digest(claims.client_id, credentials.client_id):
+            await self._revoke(claims, token, f"client:{claims.client_id}", "token.revoked")
+        return Response(status_code=200, headers=NO_STORE)
+
+    async def _revoke(self, claims: AccessClaims, token: str, actor: str, kind: str) -> None:
+        if claims.jti in self.s.state.revoked:
+            return
+        now = self.s.clock()
+        row = audit_row(
+            kind,
+            actor,
+            now,
+            tenant_id=claims.tenant_id,
+            application_id=claims.application_id,
+            jti=claims.jti,
+            exp=claims.expires_at,
+        )
+        await self.s.batch.write(row, revocation=(claims.jti, claims.expires_at))
+        self.s.state.revoke(claims.jti, claims.expires_at)
+        self.s.verifier.forget(token)
+
+    async def introspect(self, request: Request) -> Response:
+        try:
+            fields = parse_form(await request.body())
+            self._introspection_caller(request, fields)
+            token = fields.get("token")
+            if not token:
+                raise InvalidRequest("Missing token.")
+        except OAuthError as error:
+            return oauth_error_response(error)
+        try:
+            access = self.s.verifier.verify(token)
+        except InvalidToken:
+            return JSONResponse({"active": False}, headers=NO_STORE)
+        c = access.claims
+        body = {
+            "active": True,
+            "token_type": "Bearer",
+            "client_id": c.client_id,
+            "sub": c.client_id,
+            "scope": c.scope,
+            "iat": c.issued_at,
+            "exp": c.expires_at,
+            "iss": c.issuer,
+            "aud": c.audience,
+            "jti": c.jti,
+            "tenant_id": c.tenant_id,
+            "application_id": c.application_id,
+            "apps": sorted(c.apps & set(access.api_user.allowed_apps(access.tenant))),
+        }
+        return JSONResponse(body, headers=NO_STORE)
+
+    def _introspection_caller(self, request: Request, fields: dict[str, str]) -> None:
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            presented = sha256_hex(authorization[7:].strip())
+            if self.s.admin_token_hash and hmac.compare_digest(presented, self.s.admin_token_hash):
+                return
+            raise InvalidClient("The introspection credential is not valid.")
+        credentials = client_credentials(fields, authorization or None)
+        assert credentials is not None
+        authenticate(self.s.state, self.s.hasher, credentials)
+        if credentials.client_id not in self.s.settings.introspection_clients:
+            raise InvalidClient("This client may not introspect tokens.", reason="not allowed")
+
+    async def metadata(self, request: Request) -> Response:
+        issuer = issuer_url(request, self.s.settings)
+        base = public_base_url(request, self.s.settings)
+        methods = ["client_secret_post", "client_secret_basic"]
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "token_endpoint": base + "/v1/token",
+                "revocation_endpoint": base + "/v1/token/revoke",
+                "introspection_endpoint": base + "/v1/token/introspect",
+                "jwks_uri": base + "/.well-known/jwks.json",
+                "grant_types_supported": ["client_credentials"],
+                "response_types_supported": [],
+                "scopes_supported": [],
+                "token_endpoint_auth_methods_supported": methods,
+                "revocation_endpoint_auth_methods_supported": methods,
+                "introspection_endpoint_auth_methods_supported": [*methods, "bearer"],
+                "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+            }
+        )
+
+    async def jwks(self, _request: Request) -> Response:
+        return JSONResponse(self.s.keys.jwks, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,79 @@
+"""OAuth 2.0 errors, one class per RFC 6749 §5.2 code, rendered by one handler.
+
+``description`` is what the caller reads; ``reason`` is what the audit trail and the log keep,
+and may say more (which rule refused)."""
+
+from __future__ import annotations
+
+
+class OAuthError(Exception):
+    error = "server_error"
+    status_code = 500
+    description = "The server could not complete the request."
+
+    def __init__(self, description: str | None = None, reason: str | None = None) -> None:
+        super().__init__(description or self.description)
+        if description is not None:
+            self.description = description
+        self.reason = reason or self.error
+        self.headers: dict[str, str] = {}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+    status_code = 400
+    description = "The request is missing a parameter or is malformed."
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status_code = 403
+    description = "Client authentication failed."
+
+
+class AccessDenied(OAuthError):
+    """The same answer whether the tenant is unknown, suspended, or has not accepted the
+    application, so that nobody learns which tenants exist."""
+
+    error = "access_denied"
+    status_code = 403
+    description = "This application is not allowed to access this tenant."
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+    status_code = 400
+    description = "Only grant_type=client_credentials is supported."
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+    status_code = 400
+    description = "scope must name exactly one tenant: tenantid:<tenant id>."
+
+
+class SlowDown(OAuthError):
+    error = "slow_down"
+    status_code = 429
+    description = "Too many failed attempts; retry later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(reason="rate_limited")
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class InvalidToken(Exception):
+    """A bearer token that must be refused with 401 (RFC 6750 §3.1 invalid_token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InsufficientScope(Exception):
+    """A valid token that does not reach what it asks for (RFC 6750 §3.1, 403)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

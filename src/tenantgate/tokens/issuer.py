@@ -1,0 +1,206 @@
+"""Issuing access tokens: the client credentials grant (RFC 6749 §4.4) with the tenant named
+in the scope, and JWT access tokens (RFC 9068).
+
+The rules read only memory; the one write, the audit row of the issuance, joins a group
+commit, and the response waits for that commit so that every token answered is on record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from tenantgate.clock import Clock, Randomness
+from tenantgate.crypto import SecretHasher
+from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
+from tenantgate.storage.audit import audit_row
+from tenantgate.storage.batch import BatchWriter
+from tenantgate.tokens.errors import AccessDenied, InvalidClient, OAuthError, SlowDown
+from tenantgate.tokens.keys import ALGORITHM, KeyRing
+from tenantgate.tokens.ratelimit import FailureLimiter
+from tenantgate.tokens.request import ClientCredentials, TokenRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    application: ApplicationRecord
+    secret_id: str
+    tenant: TenantRecord
+    api_user: ApiUserRecord
+    apps: list[str]
+
+
+def authenticate(
+    state: RegistryState, hasher: SecretHasher, credentials: ClientCredentials
+) -> tuple[ApplicationRecord, str]:
+    application = state.by_client_id.get(credentials.client_id)
+    if application is None:
+        raise InvalidClient(reason="unknown client")
+    digest = hasher.hash(credentials.client_secret)
+    secret_id = _matching_secret(application, digest)
+    if secret_id is None:
+        raise InvalidClient(reason="wrong, retired or expired secret")
+    if not application.active:
+        raise InvalidClient(reason="application suspended")
+    return application, secret_id
+
+
+def _matching_secret(application: ApplicationRecord, digest: str) -> str | None:
+    import hmac
+
+    found = None
+    for secret in application.secrets:
+        if hmac.compare_digest(secret.secret_hash, digest) and secret.retired_at is None:
+            found = secret.secret_id
+    return found
+
+
+def authorize(
+    state: RegistryState, application: ApplicationRecord, tenant_id: str
+) -> tuple[TenantRecord, ApiUserRecord]:
+    tenant = state.tenants.get(tenant_id)
+    if tenant is None:
+        raise AccessDenied(reason="unknown tenant")
+    if not tenant.active:
+        raise AccessDenied(reason="tenant suspended")
+    user = state.api_users.get((tenant_id, application.application_id))
+    if user is None:
+        raise AccessDenied(reason="no API user for this application")
+    if not user.enabled:
+        raise AccessDenied(reason="API user disabled")
+    return tenant, user
+
+
+class TokenIssuer:
+    def __init__(
+        self,
+        *,
+        state: RegistryState,
+        keys: KeyRing,
+        hasher: SecretHasher,
+        batch: BatchWriter,
+        limiter: FailureLimiter,
+        clock: Clock,
+        randomness: Randomness,
+        ttl: int,
+        audience: str,
+    ) -> None:
+        self._state = state
+        self._keys = keys
+        self._hasher = hasher
+        self._batch = batch
+        self._limiter = limiter
+        self._clock = clock
+        self._random = randomness
+        self._ttl = ttl
+        self._audience = audience
+
+    async def issue(
+        self,
+        request: TokenRequest,
+        address: str,
+        issuer: str,
+        urls: Callable[[TenantRecord, list[str]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        client_id = request.credentials.client_id[:64]
+        limit_keys = ("client:" + client_id, "address:" + address)
+        retry_after = self._limiter.retry_after(*limit_keys)
+        if retry_after is not None:
+            self._refuse(SlowDown(retry_after), client_id, None, request.tenant_id, address)
+            raise SlowDown(retry_after)
+        application = None
+        try:
+            application, secret_id = authenticate(self._state, self._hasher, request.credentials)
+            tenant, user = authorize(self._state, application, request.tenant_id)
+        except OAuthError as error:
+            self._limiter.fail(*limit_keys)
+            app_id = application.application_id if application else None
+            self._refuse(error, client_id, app_id, request.tenant_id, address)
+            raise
+        grant = Grant(application, secret_id, tenant, user, user.allowed_apps(tenant))
+        return await self._grant(grant, address, issuer, urls)
+
+    async def _grant(
+        self,
+        grant: Grant,
+        address: str,
+        issuer: str,
+        urls: Callable[[TenantRecord, list[str]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        now = self._clock()
+        iat = int(now)
+        exp = iat + self._ttl
+        jti = self._random.urlsafe(22)
+        tenant_id = grant.tenant.tenant_id
+        application_id = grant.application.application_id
+        claims = {
+            "iss": issuer,
+            "sub": grant.application.client_id,
+            "client_id": grant.application.client_id,
+            "aud": self._audience,
+            "iat": iat,
+            "exp": exp,
+            "jti": jti,
+            "scope": f"tenantid:{tenant_id}",
+            "tenant_id": tenant_id,
+            "application_id": application_id,
+            "apps": grant.apps,
+            "gen": grant.api_user.generation,
+        }
+        signing = self._keys.signing
+        assert signing is not None and signing.private is not None
+        token = jwt.encode(
+            claims,
+            signing.private,
+            algorithm=ALGORITHM,
+            headers={"kid": signing.kid, "typ": "at+jwt"},
+        )
+        row = audit_row(
+            "token.issued",
+            f"client:{grant.application.client_id}",
+            now,
+            tenant_id=tenant_id,
+            application_id=application_id,
+            jti=jti,
+            exp=exp,
+            apps=grant.apps,
+            address=address,
+        )
+        touches = {
+            ("application", application_id): now,
+            ("secret", grant.secret_id): now,
+            ("api_user", f"{tenant_id}/{application_id}"): now,
+        }
+        await self._batch.write(row, touches)
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self._ttl,
+            "expires_at": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "scope": f"tenantid:{tenant_id}",
+            "tenant_id": tenant_id,
+            "urls": urls(grant.tenant, grant.apps),
+        }
+
+    def _refuse(
+        self,
+        error: OAuthError,
+        client_id: str,
+        application_id: str | None,
+        tenant_id: str,
+        address: str,
+    ) -> None:
+        row = audit_row(
+            "token.refused",
+            f"client:{client_id}",
+            self._clock(),
+            tenant_id=tenant_id[:64],
+            application_id=application_id,
+            reason=error.reason,
+            error=error.error,
+            address=address,
+        )
+        self._batch.add(row)

@@ -1,0 +1,102 @@
+"""Signing keys (Ed25519), kept in the database so that every node and every restart signs and
+verifies with the same keys. The newest unretired key signs; a retired key keeps verifying, and
+stays in the JWKS, until every token it signed has expired."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy import select, update
+
+from tenantgate.clock import Clock, Randomness
+from tenantgate.crypto import Sealer
+from tenantgate.storage import models as m
+from tenantgate.storage.audit import audit_row
+from tenantgate.storage.changes import record
+from tenantgate.storage.database import Database
+
+ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: Ed25519PrivateKey | None
+    public: Ed25519PublicKey
+    jwk: dict[str, Any]
+    created_at: float
+    retired_at: float | None
+
+
+class KeyRing:
+    def __init__(
+        self, db: Database, sealer: Sealer, clock: Clock, randomness: Randomness, ttl: int
+    ) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._clock = clock
+        self._random = randomness
+        self._ttl = ttl
+        self.keys: dict[str, SigningKey] = {}
+        self.signing: SigningKey | None = None
+        self.jwks: dict[str, Any] = {"keys": []}
+
+    async def load(self) -> None:
+        async with self._db.session() as session:
+            rows = (await session.scalars(select(m.SigningKey))).all()
+        now = self._clock()
+        keys = {r.kid: self._unseal(r) for r in rows if not self._expired(r.retired_at, now)}
+        live = [k for k in keys.values() if k.retired_at is None]
+        self.keys = keys
+        self.signing = max(live, key=lambda k: k.created_at) if live else None
+        self.jwks = {"keys": [k.jwk for k in sorted(keys.values(), key=lambda k: -k.created_at)]}
+
+    async def ensure(self) -> None:
+        await self.load()
+        if self.signing is None:
+            await self.rotate("system")
+
+    async def rotate(self, actor: str) -> str:
+        """A new key signs from now on; the previous ones are retired but still verify."""
+        now = self._clock()
+        private = Ed25519PrivateKey.generate()
+        kid = self._random.urlsafe(16)
+        jwk = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
+        jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        async with self._db.begin() as session:
+            await session.execute(
+                update(m.SigningKey).where(m.SigningKey.retired_at.is_(None)).values(retired_at=now)
+            )
+            session.add(
+                m.SigningKey(
+                    kid=kid,
+                    alg=ALGORITHM,
+                    private_key=self._sealer.seal(pem),
+                    public_jwk=jwk,
+                    created_at=now,
+                )
+            )
+            session.add(m.AuditEvent(**audit_row("key.rotated", actor, now, kid=kid)))
+            record(session, "keys", kid, now)
+        await self.load()
+        return kid
+
+    def _expired(self, retired_at: float | None, now: float) -> bool:
+        return retired_at is not None and retired_at + self._ttl + 60 < now
+
+    def _unseal(self, row: m.SigningKey) -> SigningKey:
+        private = serialization.load_pem_private_key(self._sealer.open(row.private_key), None)
+        assert isinstance(private, Ed25519PrivateKey)
+        return SigningKey(
+            row.kid, private, private.public_key(), row.public_jwk, row.created_at, row.retired_at
+        )
