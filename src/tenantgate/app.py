@@ -32,6 +32,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if services.new_admin_token:
             print(f"tenantgate: admin token (shown once, keep it): {services.new_admin_token}")
             services.new_admin_token = None
+        if settings.demo:
+            await _start_demo(services)
         try:
             yield
         finally:
@@ -49,6 +51,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
     return app
+
+
+async def _start_demo(services: Services) -> None:
+    from tenantgate.demo import ensure_demo, instructions
+
+    base_url = services.settings.public_url or "http://127.0.0.1:8000"
+    credentials = await ensure_demo(services, base_url)
+    print(instructions(credentials, base_url), flush=True)
 
 
 def _optional_routes(services: Services) -> list[BaseRoute]:

@@ -58,7 +58,7 @@ class Registry:
             application_id = await self._unused_application_id(session)
             row = m.Application(
                 application_id=application_id,
-                client_id=self._random.urlsafe(24),
+                client_id=self._random.alnum(24),
                 name=name,
                 status="active",
                 owner=owner,
@@ -134,6 +134,42 @@ class Registry:
             active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
             if len(active) >= MAX_ACTIVE_SECRETS:
                 raise Conflict("an application has at most two active secrets; retire one first")
+            secret, plain = self._new_secret(application_id, now)
+            session.add(secret)
+            session.add(
+                m.AuditEvent(
+                    **audit_row(
+                        "secret.created",
+                        actor,
+                        now,
+                        application_id=application_id,
+                        secret_id=secret.secret_id,
+                    )
+                )
+            )
+            record(session, "application", application_id, now)
+        await self._feed.apply("application", application_id)
+        return NewSecret(application_id, secret.secret_id, plain)
+
+    async def replace_secrets(self, application_id: str, actor: str) -> NewSecret:
+        """Retire every active secret and issue one new one, in one transaction."""
+        now = self._clock()
+        async with self._db.begin() as session:
+            await self._application(session, application_id)
+            for old in await self._secrets(session, application_id):
+                if old.retired_at is None:
+                    old.retired_at = now
+                    session.add(
+                        m.AuditEvent(
+                            **audit_row(
+                                "secret.retired",
+                                actor,
+                                now,
+                                application_id=application_id,
+                                secret_id=old.secret_id,
+                            )
+                        )
+                    )
             secret, plain = self._new_secret(application_id, now)
             session.add(secret)
             session.add(

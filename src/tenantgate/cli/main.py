@@ -1,0 +1,89 @@
+"""``tenantgate``: run the server, and operate the registry from a shell."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tenantgate.cli import registry
+from tenantgate.cli._run import run
+
+app = typer.Typer(
+    help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(registry.apps, name="app")
+app.add_typer(registry.tenants, name="tenant")
+app.add_typer(registry.api_users, name="api-user")
+app.add_typer(registry.keys, name="keys")
+app.command("audit")(registry.audit)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    demo: Annotated[bool, typer.Option(help="Create and print the demo setup.")] = False,
+) -> None:
+    """Run the server (Token API, gateway, admin API, console)."""
+    import uvicorn
+
+    if demo:
+        os.environ["TENANTGATE_DEMO"] = "true"
+        os.environ.setdefault("TENANTGATE_PUBLIC_URL", f"http://{_local(host)}:{port}")
+    uvicorn.run(
+        "tenantgate.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop=_available("uvloop", "auto"),
+        http=_available("httptools", "auto"),
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
+    """Everything on one laptop: SQLite, a demo tenant with sdmo and shopfloor, and an
+    application it has accepted; prints credentials and ready-to-paste commands."""
+    serve(host="127.0.0.1", port=port, workers=1, demo=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (the server also does so at start)."""
+
+    async def nothing(_services: object) -> None:
+        return None
+
+    run(nothing)
+    typer.echo("database is up to date")
+
+
+@app.command("admin-token")
+def admin_token() -> None:
+    """Make a new admin token (the old one stops working once the server restarts)."""
+    token = run(lambda s: s.reset_admin_token())
+    typer.echo(token)
+
+
+def _local(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
+def _available(module: str, fallback: str) -> str:
+    try:
+        __import__(module)
+    except ImportError:
+        return fallback
+    return module
+
+
+def main() -> None:
+    app()

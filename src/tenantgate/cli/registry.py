@@ -1,0 +1,196 @@
+"""Operator commands: applications, tenants, API users, audit, keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tenantgate.cli._run import ACTOR, run, show
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+apps = typer.Typer(help="Applications in the app registry.", no_args_is_help=True)
+tenants = typer.Typer(help="Tenants and their apps.", no_args_is_help=True)
+api_users = typer.Typer(help="API users: a tenant accepting an application.", no_args_is_help=True)
+keys = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+
+
+@apps.command("create")
+def app_create(name: str, owner: str | None = None, json: JSON = False) -> None:
+    """Register an application; prints its client secret once."""
+    view, secret = run(lambda s: s.registry.create_application(name, ACTOR, owner=owner))
+    show(
+        {
+            "application_id": view.application_id,
+            "client_id": view.client_id,
+            "client_secret": secret.client_secret,
+            "secret_id": secret.secret_id,
+            "name": view.name,
+            "status": view.status,
+        },
+        json,
+    )
+
+
+@apps.command("get")
+def app_get(application_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.get_application(application_id)), json)
+
+
+@apps.command("list")
+def app_list(json: JSON = False) -> None:
+    show(run(lambda s: s.registry.list_applications()), json)
+
+
+@apps.command("suspend")
+def app_suspend(application_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.set_application_status(application_id, "suspended", ACTOR)), json)
+
+
+@apps.command("resume")
+def app_resume(application_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.set_application_status(application_id, "active", ACTOR)), json)
+
+
+@apps.command("secret-add")
+def secret_add(application_id: str, json: JSON = False) -> None:
+    """Add a second secret (rotation); prints it once."""
+    show(run(lambda s: s.registry.add_secret(application_id, ACTOR)), json)
+
+
+@apps.command("secret-retire")
+def secret_retire(application_id: str, secret_id: str) -> None:
+    run(lambda s: s.registry.retire_secret(application_id, secret_id, ACTOR))
+    typer.echo(f"retired {secret_id}")
+
+
+@tenants.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option()],
+    region: Annotated[str, typer.Option()] = "eu",
+    cluster: Annotated[str, typer.Option()] = "cluster-release",
+    json: JSON = False,
+) -> None:
+    show(run(lambda s: s.registry.create_tenant(name, region, cluster, ACTOR)), json)
+
+
+@tenants.command("get")
+def tenant_get(tenant_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.get_tenant(tenant_id)), json)
+
+
+@tenants.command("list")
+def tenant_list(json: JSON = False) -> None:
+    show(run(lambda s: s.registry.list_tenants()), json)
+
+
+@tenants.command("app-set")
+def tenant_app_set(
+    tenant_id: str, app: str, graphql_url: str, websocket_url: str | None = None
+) -> None:
+    """Give a tenant an app (or change its upstream URL)."""
+    created = run(lambda s: s.registry.put_app(tenant_id, app, graphql_url, websocket_url, ACTOR))
+    typer.echo(f"{'added' if created else 'updated'} {app} on {tenant_id}")
+
+
+@tenants.command("app-remove")
+def tenant_app_remove(tenant_id: str, app: str) -> None:
+    run(lambda s: s.registry.delete_app(tenant_id, app, ACTOR))
+    typer.echo(f"removed {app} from {tenant_id}")
+
+
+@api_users.command("accept")
+def api_user_accept(
+    tenant_id: str,
+    application_id: str,
+    first_name: Annotated[str, typer.Option()] = "API",
+    last_name: Annotated[str, typer.Option()] = "User",
+    app: Annotated[list[str] | None, typer.Option(help="Limit to these apps.")] = None,
+    json: JSON = False,
+) -> None:
+    """The tenant accepts the application: creates (or updates) its API user."""
+    view, _ = run(
+        lambda s: s.registry.put_api_user(
+            tenant_id,
+            application_id,
+            ACTOR,
+            first_name=first_name,
+            last_name=last_name,
+            enabled=True,
+            apps=app or None,
+        )
+    )
+    show(view, json)
+
+
+@api_users.command("disable")
+def api_user_disable(tenant_id: str, application_id: str, json: JSON = False) -> None:
+    show(
+        run(lambda s: s.registry.set_api_user_enabled(tenant_id, application_id, False, ACTOR)),
+        json,
+    )
+
+
+@api_users.command("enable")
+def api_user_enable(tenant_id: str, application_id: str, json: JSON = False) -> None:
+    show(
+        run(lambda s: s.registry.set_api_user_enabled(tenant_id, application_id, True, ACTOR)), json
+    )
+
+
+@api_users.command("delete")
+def api_user_delete(tenant_id: str, application_id: str) -> None:
+    run(lambda s: s.registry.delete_api_user(tenant_id, application_id, ACTOR))
+    typer.echo(f"deleted the API user of {application_id} on {tenant_id}")
+
+
+@api_users.command("get")
+def api_user_get(tenant_id: str, application_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.get_api_user(tenant_id, application_id)), json)
+
+
+@api_users.command("list")
+def api_user_list(tenant_id: str, json: JSON = False) -> None:
+    show(run(lambda s: s.registry.list_api_users(tenant_id=tenant_id)), json)
+
+
+def audit(
+    tenant: str | None = None,
+    application: str | None = None,
+    kind: Annotated[str | None, typer.Option(help="Exact kind or prefix*.")] = None,
+    limit: int = 50,
+    json: JSON = False,
+) -> None:
+    """The audit trail, newest first."""
+    show(
+        run(
+            lambda s: s.registry.audit(
+                tenant_id=tenant, application_id=application, kind=kind, limit=limit
+            )
+        ),
+        json,
+    )
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """A new key signs from now on; the old one verifies until its tokens expire."""
+    kid = run(lambda s: s.keys.rotate(ACTOR))
+    typer.echo(f"new signing key {kid}")
+
+
+@keys.command("list")
+def keys_list(json: JSON = False) -> None:
+    async def listing(s):  # type: ignore[no-untyped-def]
+        return [
+            {
+                "kid": k.kid,
+                "created_at": k.created_at,
+                "retired_at": k.retired_at,
+                "signing": s.keys.signing is k,
+            }
+            for k in s.keys.keys.values()
+        ]
+
+    show(run(listing), json)
