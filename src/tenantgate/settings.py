@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         description="Client ids allowed to call /v1/token/introspect besides the admin token.",
     )
     log_level: str = Field("info", description="Log level.")
+    console_signup: bool = Field(
+        False, description="Developers may sign up to the web console by themselves."
+    )
+    console_secure_cookies: bool | None = Field(
+        None,
+        description="Mark console cookies Secure. Unset: Secure when the request came over HTTPS.",
+    )
 
     @field_validator("public_url", "issuer", "websocket_url")
     @classmethod

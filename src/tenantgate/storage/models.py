@@ -143,3 +143,43 @@ class Change(Base):
     at: Mapped[float] = mapped_column(Double, index=True)
     entity: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(200))
+
+
+class Account(Base):
+    """A person who signs in to the web console: an operator, a developer or a tenant admin."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Double)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccountTenant(Base):
+    """The tenants a tenant admin administers."""
+
+    __tablename__ = "account_tenants"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ConsoleSession(Base):
+    """A signed-in console session. Only the SHA-256 of the session id is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)
