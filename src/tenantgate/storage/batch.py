@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantgate.storage import models as m
 from tenantgate.storage.database import Database
@@ -103,37 +103,49 @@ class BatchWriter:
                     waiter.set_result(None)
 
     async def _commit(self, batch: Batch) -> None:
-        async with self._db.begin() as session:
+        """Core statements on one connection, each an executemany: no ORM unit of work on
+        the token endpoint's path."""
+        async with self._db.engine.begin() as connection:
             if batch.audit:
-                await session.execute(insert(m.AuditEvent), batch.audit)
+                await connection.execute(_AUDIT, batch.audit)
+            touches: dict[str, list[dict[str, Any]]] = {}
             for (table, key), at in batch.touches.items():
-                await session.execute(_touch(table, key, at))
+                touches.setdefault(table, []).append(_touch_row(table, key, at))
+            for table, rows in touches.items():
+                await connection.execute(_TOUCH[table], rows)
             if batch.revocations:
-                await _revoke(session, batch.revocations, batch.audit[0]["at"])
+                await _revoke(connection, batch.revocations, batch.audit[0]["at"])
 
 
-async def _revoke(session: AsyncSession, revocations: dict[str, float], now: float) -> None:
-    dialect = session.get_bind().dialect.name
-    insert_ignoring = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in revocations.items()]
-    await session.execute(insert_ignoring(m.RevokedToken).on_conflict_do_nothing(), rows)
-    await session.execute(
-        insert(m.Change), [{"at": now, "entity": "token", "key": j} for j in revocations]
+_AUDIT = insert(m.AuditEvent.__table__)
+_TOUCH = {
+    "application": update(m.Application.__table__)
+    .where(m.Application.__table__.c.application_id == bindparam("k"))
+    .values(last_token_at=bindparam("at")),
+    "secret": update(m.ClientSecret.__table__)
+    .where(m.ClientSecret.__table__.c.secret_id == bindparam("k"))
+    .values(last_used_at=bindparam("at")),
+    "api_user": update(m.ApiUser.__table__)
+    .where(
+        (m.ApiUser.__table__.c.tenant_id == bindparam("t"))
+        & (m.ApiUser.__table__.c.application_id == bindparam("k"))
     )
+    .values(last_token_at=bindparam("at")),
+}
 
 
-def _touch(table: str, key: str, at: float) -> Any:
-    if table == "application":
-        return (
-            update(m.Application)
-            .where(m.Application.application_id == key)
-            .values(last_token_at=at)
-        )
-    if table == "secret":
-        return update(m.ClientSecret).where(m.ClientSecret.secret_id == key).values(last_used_at=at)
-    tenant_id, application_id = key.split("/", 1)
-    return (
-        update(m.ApiUser)
-        .where(m.ApiUser.tenant_id == tenant_id, m.ApiUser.application_id == application_id)
-        .values(last_token_at=at)
+def _touch_row(table: str, key: str, at: float) -> dict[str, Any]:
+    if table == "api_user":
+        tenant_id, application_id = key.split("/", 1)
+        return {"t": tenant_id, "k": application_id, "at": at}
+    return {"k": key, "at": at}
+
+
+async def _revoke(connection: AsyncConnection, revocations: dict[str, float], now: float) -> None:
+    insert_ignoring = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    rows = [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in revocations.items()]
+    table = m.RevokedToken.__table__
+    await connection.execute(insert_ignoring(table).on_conflict_do_nothing(), rows)
+    await connection.execute(
+        insert(m.Change.__table__), [{"at": now, "entity": "token", "key": j} for j in revocations]
     )
