@@ -1,0 +1,1 @@
+"""sdmo: items, customers, sites, stock and sales orders."""

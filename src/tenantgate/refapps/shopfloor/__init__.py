@@ -1,0 +1,1 @@
+"""shopfloor: work orders, their operations and the time booked on them."""
