@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         description="Mark console cookies Secure. Unset: Secure when the request came over HTTPS.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
     @field_validator("public_url", "issuer", "websocket_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
