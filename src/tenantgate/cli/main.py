@@ -9,6 +9,7 @@ import typer
 
 from tenantgate.cli import registry
 from tenantgate.cli._run import run
+from tenantgate.refapps import cli as refapp_cli
 
 app = typer.Typer(
     help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway.",
@@ -20,6 +21,7 @@ app.add_typer(registry.tenants, name="tenant")
 app.add_typer(registry.api_users, name="api-user")
 app.add_typer(registry.keys, name="keys")
 app.command("audit")(registry.audit)
+app.add_typer(refapp_cli.app, name="refapp")
 
 
 @app.command()
@@ -50,8 +52,7 @@ def serve(
 
 @app.command()
 def demo(port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
-    """Everything on one laptop: SQLite, a demo tenant with sdmo and shopfloor, and an
-    application it has accepted; prints credentials and ready-to-paste commands."""
+    """Run everything on one laptop, with a demo tenant, application and credentials."""
     serve(host="127.0.0.1", port=port, workers=1, demo=True)
 
 
