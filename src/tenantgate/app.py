@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            await _close_endpoints(routes)
             await services.close()
 
     async def healthz(_request: Request) -> Response:
@@ -63,5 +64,16 @@ async def _start_demo(services: Services) -> None:
 
 def _optional_routes(services: Services) -> list[BaseRoute]:
     """The gateway, the console and the reference apps, each added where it is present."""
+    from tenantgate.gateway import gateway_routes
+
     routes: list[Any] = []
+    routes += gateway_routes(services)
     return routes
+
+
+async def _close_endpoints(routes: list[BaseRoute]) -> None:
+    """Endpoints holding connections of their own (the gateway's upstream pool) close them."""
+    for route in routes:
+        aclose = getattr(getattr(route, "endpoint", None), "aclose", None)
+        if aclose is not None:
+            await aclose()
