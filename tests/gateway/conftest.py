@@ -3,6 +3,7 @@ and a client whose gateway closes its upstream pool after each test."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -66,7 +67,8 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    # PyJWT checks `iat` against the system clock, so the manual clock starts at real time.
+    return ManualClock(time.time())
 
 
 @pytest.fixture
