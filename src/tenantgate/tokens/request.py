@@ -17,6 +17,7 @@ from tenantgate.tokens.errors import InvalidRequest, InvalidScope, UnsupportedGr
 
 MAX_BODY = 16_384
 SCOPE = re.compile(r"^tenantid:([A-Za-z0-9_-]{1,64})$")
+VSCHARS = re.compile(r"[\x20-\x7e]*")  # RFC 6749 Appendix A.1, A.2: client-id, client-secret
 GRANT_TYPE = "client_credentials"
 
 
@@ -73,13 +74,23 @@ def client_credentials(
             raise InvalidRequest("Use one client authentication method, not two.")
         if form_id is not None and form_id != basic.client_id:
             raise InvalidRequest("client_id differs from the one in the Authorization header.")
-        return basic
+        return _printable(basic)
     if form_id and form_secret:
-        return ClientCredentials(form_id, form_secret, "client_secret_post")
+        return _printable(ClientCredentials(form_id, form_secret, "client_secret_post"))
     if not required and not form_id and not form_secret:
         return None
     missing = "client_id" if not form_id else "client_secret"
     raise InvalidRequest(f"Missing {missing}: authenticate with client_secret_post or Basic.")
+
+
+def _printable(credentials: ClientCredentials) -> ClientCredentials:
+    """Only VSCHARs: anything else cannot be a client's id or secret, and must not reach the
+    hash or the audit trail (a NUL or a lone surrogate cannot be stored)."""
+    if not (
+        VSCHARS.fullmatch(credentials.client_id) and VSCHARS.fullmatch(credentials.client_secret)
+    ):
+        raise InvalidRequest("client_id and client_secret must be printable ASCII characters.")
+    return credentials
 
 
 def tenant_from_scope(scope: str | None) -> str:
