@@ -64,10 +64,15 @@ async def _start_demo(services: Services) -> None:
 
 def _optional_routes(services: Services) -> list[BaseRoute]:
     """The gateway, the console and the reference apps, each added where it is present."""
+    from tenantgate.asynccontext.endpoints import async_context_routes
+    from tenantgate.embedded import refapp_routes
     from tenantgate.gateway import gateway_routes
 
     routes: list[Any] = []
     routes += gateway_routes(services)
+    routes += async_context_routes(services)
+    if services.settings.refapps:
+        routes += refapp_routes(services)
     return routes
 
 

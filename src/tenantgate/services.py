@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy import select
 
+from tenantgate.asynccontext.store import PayloadStore
 from tenantgate.clock import Clock, Randomness, system_clock
 from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
 from tenantgate.registry.service import Registry
@@ -44,6 +45,7 @@ class Services:
     hasher: SecretHasher
     clock: Clock
     randomness: Randomness
+    payloads: PayloadStore | None = None
     admin_token_hash: str | None = None
     started: bool = False
     new_admin_token: str | None = field(default=None, repr=False)
@@ -105,6 +107,7 @@ class Services:
             hasher,
             clock,
             randomness,
+            payloads=PayloadStore(db, clock),
         )
 
     async def open(self, *, background: bool = True) -> None:

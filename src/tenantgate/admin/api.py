@@ -87,6 +87,7 @@ def create_admin_api(services: Services) -> FastAPI:
     _tenant_routes(router, services)
     _api_user_routes(router, services)
     _audit_routes(router, services)
+    _async_context_routes(router, services)
     api.include_router(router)
     return api
 
@@ -250,3 +251,31 @@ def _audit_routes(router: APIRouter, services: Services) -> None:
             limit=limit,
         )
         return [asdict(e) for e in events]
+
+
+def _async_context_routes(router: APIRouter, services: Services) -> None:
+    payloads = services.payloads
+    assert payloads is not None
+
+    @router.get(
+        "/tenants/{tenant_id}/async-contexts",
+        response_model=list[s.PayloadOut],
+        tags=["async contexts"],
+    )
+    async def list_payloads(tenant_id: str, context_id: str | None = None) -> Any:
+        await services.registry.get_tenant(tenant_id)
+        return [asdict(p) for p in await payloads.list(tenant_id, context_id)]
+
+    @router.get(
+        "/tenants/{tenant_id}/async-contexts/payloads/{payload_id}",
+        tags=["async contexts"],
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    async def get_payload(tenant_id: str, payload_id: int) -> Response:
+        view, body = await payloads.get(tenant_id, payload_id)
+        return Response(
+            body,
+            media_type=view.content_type,
+            headers={"X-Context-Id": view.context_id, "X-Kind": view.kind},
+        )

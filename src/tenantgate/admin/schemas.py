@@ -123,3 +123,14 @@ class AuditOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     error_description: str
+
+
+class PayloadOut(BaseModel):
+    id: int
+    tenant_id: str
+    application_id: str
+    context_id: str
+    kind: str
+    content_type: str
+    size: int
+    created_at: str | None
