@@ -1,0 +1,76 @@
+"""Two nodes on one database: what one node is told, the other obeys within a second."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from tenantgate.app import create_app
+from tenantgate.services import Services
+from tests import factories as f
+
+
+@pytest.fixture
+async def second_node(settings):
+    services = Services.build(settings.model_copy(update={"change_poll_interval": 0.2}))
+    await services.open()
+    transport = httpx.ASGITransport(app=create_app(services.settings, services))
+    async with httpx.AsyncClient(transport=transport, base_url="https://node-b.test") as c:
+        yield c
+    await services.close()
+
+
+async def introspect(client: httpx.AsyncClient, token: str) -> bool:
+    response = await client.post("/v1/token/introspect", data={"token": token}, headers=f.ADMIN)
+    assert response.status_code == 200
+    return response.json()["active"]
+
+
+async def becomes(active: bool, client: httpx.AsyncClient, token: str, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if await introspect(client, token) is active:
+            return time.monotonic() - start
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not {'active' if active else 'inactive'} after {within} s")
+
+
+async def test_an_invalidation_on_one_node_is_obeyed_by_the_other_within_a_second(
+    client, second_node
+):
+    setup = await f.accepted_setup(client)
+    token = (await f.get_token(client, setup))["access_token"]
+    await becomes(True, second_node, token, within=1.0)
+    response = await client.delete("/v1/token", headers={"x-tokens": f"accessToken={token}"})
+    assert response.status_code == 204
+    assert await becomes(False, second_node, token, within=1.0) < 1.0
+
+
+async def test_an_api_user_disabled_on_one_node_is_obeyed_by_the_other(client, second_node):
+    setup = await f.accepted_setup(client)
+    token = (await f.get_token(client, setup))["access_token"]
+    await becomes(True, second_node, token, within=1.0)
+    await f.accept(client, setup.tenant_id, setup.application_id, enabled=False)
+    await becomes(False, second_node, token, within=1.0)
+    refused = await second_node.post("/v1/token", data=setup.form())
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "access_denied"
+
+
+async def test_a_registration_on_one_node_works_at_once_on_the_other(client, second_node):
+    setup = await f.accepted_setup(client)
+    deadline = time.monotonic() + 1.0
+    while True:
+        response = await second_node.post("/v1/token", data=setup.form())
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_new_signing_key_is_picked_up_by_the_other_node(client, services, second_node):
+    setup = await f.accepted_setup(client)
+    await services.keys.rotate("test")
+    token = (await f.get_token(client, setup))["access_token"]
+    await becomes(True, second_node, token, within=1.0)
