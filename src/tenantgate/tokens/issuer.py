@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-
 from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
 from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter
 from tenantgate.tokens.errors import AccessDenied, InvalidClient, OAuthError, SlowDown
-from tenantgate.tokens.keys import ALGORITHM, KeyRing
+from tenantgate.tokens.keys import KeyRing
 from tenantgate.tokens.ratelimit import FailureLimiter
 from tenantgate.tokens.request import ClientCredentials, TokenRequest
 
@@ -107,17 +105,17 @@ class TokenIssuer:
     ) -> dict[str, Any]:
         client_id = request.credentials.client_id[:64]
         limit_keys = ("client:" + client_id, "address:" + address)
+        known = self._state.by_client_id.get(request.credentials.client_id)
+        app_id = known.application_id if known else None
         retry_after = self._limiter.retry_after(*limit_keys)
         if retry_after is not None:
-            self._refuse(SlowDown(retry_after), client_id, None, request.tenant_id, address)
+            self._refuse(SlowDown(retry_after), client_id, app_id, request.tenant_id, address)
             raise SlowDown(retry_after)
-        application = None
         try:
             application, secret_id = authenticate(self._state, self._hasher, request.credentials)
             tenant, user = authorize(self._state, application, request.tenant_id)
         except OAuthError as error:
             self._limiter.fail(*limit_keys)
-            app_id = application.application_id if application else None
             self._refuse(error, client_id, app_id, request.tenant_id, address)
             raise
         grant = Grant(application, secret_id, tenant, user, user.allowed_apps(tenant))
@@ -151,13 +149,8 @@ class TokenIssuer:
             "gen": grant.api_user.generation,
         }
         signing = self._keys.signing
-        assert signing is not None and signing.private is not None
-        token = jwt.encode(
-            claims,
-            signing.private,
-            algorithm=ALGORITHM,
-            headers={"kid": signing.kid, "typ": "at+jwt"},
-        )
+        assert signing is not None
+        token = signing.sign(claims)
         row = audit_row(
             "token.issued",
             f"client:{grant.application.client_id}",
