@@ -65,6 +65,7 @@ async def _start_demo(services: Services) -> None:
 def _optional_routes(services: Services) -> list[BaseRoute]:
     """The gateway, the console and the reference apps, each added where it is present."""
     from tenantgate.asynccontext.endpoints import async_context_routes
+    from tenantgate.console import create_console
     from tenantgate.embedded import refapp_routes
     from tenantgate.gateway import gateway_routes
 
@@ -73,7 +74,12 @@ def _optional_routes(services: Services) -> list[BaseRoute]:
     routes += async_context_routes(services)
     if services.settings.refapps:
         routes += refapp_routes(services)
+    routes += [Mount("/console", app=create_console(services)), Route("/", _to_console)]
     return routes
+
+
+async def _to_console(_request: Request) -> Response:
+    return Response(status_code=307, headers={"Location": "/console/"})
 
 
 async def _close_endpoints(routes: list[BaseRoute]) -> None:

@@ -1,0 +1,246 @@
+"""The request plumbing of the console: who is calling, CSRF on every POST, role checks,
+rendering and redirects. Route modules describe pages and actions as ``handler(call)``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from tenantgate.console import csrf, filters
+from tenantgate.console.accounts import Account
+from tenantgate.console.errors import ConsoleError, Forbidden, SignInRequired, TooManyAttempts
+from tenantgate.console.sessions import ANONYMOUS_COOKIE, COOKIE, LIFETIME, Session, Sessions
+from tenantgate.crypto import derive, load_server_secret
+from tenantgate.http import client_address, request_base_url
+from tenantgate.registry.errors import RegistryError
+from tenantgate.services import Services
+from tenantgate.tokens.ratelimit import FailureLimiter
+
+Handler = Callable[["Call"], Awaitable[Response]]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+RETRYABLE = (400, 409)
+
+NOTICES = {
+    "signed-out": "You are signed out.",
+    "secret-retired": "The secret is retired; it no longer gets tokens.",
+    "status-active": "The application is active again.",
+    "status-suspended": "The application is suspended: it gets no tokens until resumed.",
+    "tenant-created": "Tenant created.",
+    "tenant-updated": "Tenant updated.",
+    "app-saved": "App saved.",
+    "app-deleted": "App removed from this tenant.",
+    "api-user-created": "API user created: the application can get tokens for this tenant.",
+    "api-user-updated": "API user updated.",
+    "api-user-enabled": "API user enabled. Tokens issued before it was disabled stay refused.",
+    "api-user-disabled": "API user disabled. Its tokens are refused from now on.",
+    "api-user-deleted": "API user deleted. Its tokens are refused from now on.",
+    "account-created": "Account created.",
+    "account-disabled": "Account disabled and signed out everywhere.",
+    "account-enabled": "Account enabled.",
+}
+
+
+class Console:
+    """What every console request needs: services, the session store, the sign-in limiter and
+    the templates."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        self.settings = settings
+        self.key = derive(
+            load_server_secret(settings.secret_key, settings.data_dir), "console sessions"
+        )
+        self.sessions = Sessions(services, self.key)
+        self.limiter = FailureLimiter(
+            settings.failure_limit, settings.failure_window, services.clock
+        )
+        self.templates = Environment(
+            loader=PackageLoader("tenantgate.console", "templates"),
+            autoescape=select_autoescape(["html", "svg"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        filters.install(self.templates)
+
+    def page(self, handler: Handler, *roles: str, anonymous: bool = False) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            call = await self._call(request)
+            return await self._run(call, handler, roles, anonymous, None)
+
+        return endpoint
+
+    def action(
+        self,
+        handler: Handler,
+        *roles: str,
+        anonymous: bool = False,
+        retry: Handler | None = None,
+    ) -> Callable[..., Any]:
+        """A POST endpoint: the form's CSRF token is checked before anything else happens."""
+
+        async def endpoint(request: Request) -> Response:
+            call = await self._call(request)
+            call.form = await request.form()
+            try:
+                csrf.verify(
+                    call.csrf_token if call.session or call.has_nonce else None,
+                    call.form.get(csrf.FIELD),
+                )
+            except ConsoleError as error:
+                return call.failure(error)
+            return await self._run(call, handler, roles, anonymous, retry)
+
+        return endpoint
+
+    async def _call(self, request: Request) -> Call:
+        session = await self.sessions.load(request.cookies.get(COOKIE))
+        nonce = request.cookies.get(ANONYMOUS_COOKIE)
+        has_nonce = bool(nonce) and len(nonce or "") <= 64
+        return Call(
+            request, self, session, nonce if has_nonce else secrets.token_urlsafe(24), has_nonce
+        )
+
+    async def _run(
+        self,
+        call: Call,
+        handler: Handler,
+        roles: tuple[str, ...],
+        anonymous: bool,
+        retry: Handler | None,
+    ) -> Response:
+        try:
+            if not anonymous:
+                call.require(*roles)
+            return await handler(call)
+        except SignInRequired:
+            return call.redirect("/sign-in", next=call.request.url.path)
+        except (ConsoleError, RegistryError) as error:
+            if retry is not None and error.status_code in RETRYABLE:
+                call.error, call.status = error.description, error.status_code
+                return await retry(call)
+            return call.failure(error)
+
+
+@dataclass
+class Call:
+    """One console request: the visitor, their form, and how to answer them."""
+
+    request: Request
+    console: Console
+    session: Session | None
+    nonce: str
+    has_nonce: bool
+    form: FormData | None = None
+    error: str | None = None
+    status: int = 200
+    cookies: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def account(self) -> Account:
+        if self.session is None:
+            raise SignInRequired()
+        return self.session.account
+
+    @property
+    def services(self) -> Services:
+        return self.console.services
+
+    @property
+    def csrf_token(self) -> str:
+        if self.session is not None:
+            return self.session.csrf_token
+        return csrf.anonymous_token(self.console.key, self.nonce)
+
+    @property
+    def root(self) -> str:
+        return str(self.request.scope.get("root_path", "")).rstrip("/")
+
+    @property
+    def address(self) -> str:
+        return client_address(self.request, self.console.settings)
+
+    def require(self, *roles: str) -> Account:
+        account = self.account
+        if roles and account.role not in roles:
+            raise Forbidden("Your account may not open this page.")
+        return account
+
+    def param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    def value(self, name: str, default: str = "") -> str:
+        source = self.form if self.form is not None else self.request.query_params
+        found = source.get(name)
+        if found is None and self.form is not None:
+            found = self.request.query_params.get(name)
+        return found.strip() if isinstance(found, str) else default
+
+    def values(self, name: str) -> list[str]:
+        if self.form is None:
+            return self.request.query_params.getlist(name)
+        return [v.strip() for v in self.form.getlist(name) if isinstance(v, str)]
+
+    def render(self, template: str, status: int | None = None, **context: Any) -> Response:
+        notice = NOTICES.get(self.request.query_params.get("notice", ""))
+        html = self.console.templates.get_template(template).render(
+            call=self,
+            root=self.root,
+            account=self.session.account if self.session else None,
+            csrf_token=self.csrf_token,
+            notice=notice,
+            error=self.error,
+            settings=self.console.settings,
+            path=self.request.url.path,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status or self.status, headers=NO_STORE)
+        if self.session is None and not self.has_nonce:
+            self.set_cookie(response, ANONYMOUS_COOKIE, self.nonce, LIFETIME)
+        return self._finish(response)
+
+    def redirect(self, path: str, notice: str | None = None, **query: str) -> Response:
+        if notice:
+            query["notice"] = notice
+        url = self.root + path + ("?" + urlencode(query) if query else "")
+        return self._finish(RedirectResponse(url, status_code=303, headers=NO_STORE))
+
+    def failure(self, error: ConsoleError | RegistryError) -> Response:
+        self.error = error.description
+        response = self.render(
+            "error.html", status=error.status_code, status_code=error.status_code
+        )
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    def set_cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
+        settings = self.console.settings
+        secure = settings.console_secure_cookies
+        if secure is None:
+            secure = request_base_url(self.request, settings).startswith("https:")
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=self.root or "/",
+            secure=secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def delete_cookie(self, response: Response, name: str) -> None:
+        self.set_cookie(response, name, "", 0)
+
+    def _finish(self, response: Response) -> Response:
+        for name, (value, max_age) in self.cookies.items():
+            self.set_cookie(response, name, value, max_age)
+        return response
