@@ -184,3 +184,23 @@ async def test_a_change_of_upstream_url_is_followed_at_once(client, echo_url):
     response = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
 
     assert response.json()["marker"] == "moved"
+
+
+async def test_upstream_connections_are_kept_alive_and_reused(client, echo_url):
+    _, token = await token_for(client, echo_apps(echo_url))
+
+    first = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
+    second = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
+
+    assert first.json()["peer"] == second.json()["peer"]
+    assert "connection" not in echoed_headers(second)
+
+
+async def test_an_upstream_closing_its_connection_is_no_fault(client, echo_url):
+    _, token = await token_for(client, {"sdmo": f"{echo_url}/close"})
+
+    first = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
+    second = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["peer"] != second.json()["peer"]

@@ -7,7 +7,8 @@ Behaviour is chosen by the path of the URL the operator registers for an app:
 - ``/status/<code>``: that status, with a GraphQL-shaped body
 - ``/sleep/<seconds>``: waits, then echoes
 - ``/big/<n>``: n bytes with a Content-Length; ``/chunked/<n>``: n bytes, streamed without one
-- ``/hop``: an answer carrying hop-by-hop headers"""
+- ``/hop``: an answer carrying hop-by-hop headers
+- ``/close``: echoes, then closes the connection (``Connection: close``)"""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def echo(request: Request) -> Response:
     return JSONResponse(
         {
             "marker": request.path_params.get("marker"),
+            "peer": request.client.port if request.client else None,
             "method": request.method,
             "path": request.url.path,
             "query": request.url.query,
@@ -76,6 +78,12 @@ async def hop(_request: Request) -> Response:
     return JSONResponse({"data": {"ok": True}}, headers=headers)
 
 
+async def close(request: Request) -> Response:
+    response = await echo(request)
+    response.headers["Connection"] = "close"
+    return response
+
+
 def echo_app() -> Starlette:
     methods = ["GET", "POST"]
     return Starlette(
@@ -86,6 +94,7 @@ def echo_app() -> Starlette:
             Route("/big/{n:int}", big, methods=methods),
             Route("/chunked/{n:int}", chunked, methods=methods),
             Route("/hop", hop, methods=methods),
+            Route("/close", close, methods=methods),
         ]
     )
 
