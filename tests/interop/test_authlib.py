@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import httpx
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
 
@@ -61,3 +62,28 @@ async def test_async_oauth2_client(
             assert response.json()["data"][ROOTS[app]]["edges"]
 
     assert server.issued(integration) == 1
+
+
+@pytest.mark.parametrize("auth_method", AUTH_METHODS)
+def test_revocation_found_in_the_server_metadata(
+    server: RealServer, integration: Integration, auth_method: str
+) -> None:
+    metadata = httpx.get(f"{server.url}/.well-known/oauth-authorization-server").json()
+    with OAuth2Client(
+        integration.client_id,
+        integration.client_secret,
+        token_endpoint_auth_method=auth_method,
+        revocation_endpoint_auth_method=auth_method,
+    ) as client:
+        token = client.fetch_token(
+            metadata["token_endpoint"], grant_type="client_credentials", scope=integration.scope
+        )
+        revoked = client.revoke_token(metadata["revocation_endpoint"], token=token["access_token"])
+        refused = client.post(
+            token["urls"]["apps"]["sdmo"]["graphQL"], json={"query": QUERIES["sdmo"]}
+        )
+
+    assert revoked.status_code == 200
+    assert server.introspect(token["access_token"]) == {"active": False}
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
