@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tenantgate.settings import Settings
+from tests.tokens.servers import StartServer, server_factory
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[StartServer]:
+    async with server_factory(settings) as start:
+        yield start

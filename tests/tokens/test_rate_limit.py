@@ -1,0 +1,123 @@
+"""Too many failed token requests for one client id, or from one address, are answered
+429 slow_down with Retry-After until the window has passed, even with the right secret."""
+
+from __future__ import annotations
+
+from tests import factories as f
+from tests.conftest import ManualClock
+from tests.tokens.calls import assert_oauth_error
+from tests.tokens.servers import http_client
+
+LIMIT, WINDOW = 3, 30.0
+
+
+async def limited_server(server, clock: ManualClock):
+    return await server(clock=clock, failure_limit=LIMIT, failure_window=WINDOW)
+
+
+async def test_repeated_wrong_secrets_block_the_client_id_until_the_window_passes(server):
+    clock = ManualClock()
+    _services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+
+    for _ in range(LIMIT):
+        wrong = await client.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+        assert_oauth_error(wrong, 403, "invalid_client")
+    blocked = await client.post("/v1/token", data=setup.form())
+
+    assert_oauth_error(blocked, 429, "slow_down")
+    assert 0 < int(blocked.headers["retry-after"]) <= WINDOW
+
+    clock.advance(WINDOW - 5)
+    still_blocked = await client.post("/v1/token", data=setup.form())
+    assert_oauth_error(still_blocked, 429, "slow_down")
+    assert int(still_blocked.headers["retry-after"]) <= 5
+
+    clock.advance(5.5)
+    assert (await client.post("/v1/token", data=setup.form())).status_code == 200
+
+
+async def test_a_blocked_client_id_is_blocked_from_every_address(server):
+    clock = ManualClock()
+    services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+    for _ in range(LIMIT):
+        await client.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+
+    async with http_client(services, address="198.51.100.20") as elsewhere:
+        blocked = await elsewhere.post("/v1/token", data=setup.form())
+
+    assert_oauth_error(blocked, 429, "slow_down")
+    assert "retry-after" in blocked.headers
+
+
+async def test_repeated_failures_from_one_address_block_that_address_only(server):
+    clock = ManualClock()
+    services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+
+    for attempt in range(LIMIT):
+        unknown = await client.post("/v1/token", data=setup.form(client_id=f"guess-{attempt}"))
+        assert_oauth_error(unknown, 403, "invalid_client")
+    blocked = await client.post("/v1/token", data=setup.form())
+
+    assert_oauth_error(blocked, 429, "slow_down")
+    assert 0 < int(blocked.headers["retry-after"]) <= WINDOW
+    async with http_client(services, address="198.51.100.20") as elsewhere:
+        assert (await elsewhere.post("/v1/token", data=setup.form())).status_code == 200
+
+    clock.advance(WINDOW + 1)
+    assert (await client.post("/v1/token", data=setup.form())).status_code == 200
+
+
+async def test_refusals_of_access_count_as_failures_too(server):
+    clock = ManualClock()
+    _services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+    unknown_tenant = setup.form(scope="tenantid:Dz62IqY7R8o7W6oj_mreA")
+
+    for _ in range(LIMIT):
+        assert_oauth_error(
+            await client.post("/v1/token", data=unknown_tenant), 403, "access_denied"
+        )
+
+    assert_oauth_error(await client.post("/v1/token", data=setup.form()), 429, "slow_down")
+
+
+async def test_failures_older_than_the_window_do_not_add_up(server):
+    clock = ManualClock()
+    _services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+
+    for _ in range(LIMIT * 3):
+        wrong = await client.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+        assert_oauth_error(wrong, 403, "invalid_client")
+        clock.advance(WINDOW / (LIMIT - 1) + 1)
+
+    assert (await client.post("/v1/token", data=setup.form())).status_code == 200
+
+
+async def test_the_block_is_on_the_audit_trail(server):
+    clock = ManualClock()
+    _services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+    for _ in range(LIMIT):
+        await client.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+    await client.post("/v1/token", data=setup.form())
+    clock.advance(WINDOW + 1)
+    await f.get_token(client, setup)  # its commit carries the refusals queued before it
+
+    response = await client.get(
+        "/admin/v1/audit",
+        params={"kind": "token.refused", "application_id": setup.application_id},
+        headers=f.ADMIN,
+    )
+
+    reasons = [event["reason"] for event in response.json()]
+    assert reasons.count("wrong, retired or expired secret") == LIMIT
+    refused_while_blocked = await client.get(
+        "/admin/v1/audit",
+        params={"kind": "token.refused", "tenant_id": setup.tenant_id},
+        headers=f.ADMIN,
+    )
+    assert "rate_limited" in [e["reason"] for e in refused_while_blocked.json()]
