@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from jinja2 import Environment
 
 
-def when(value: str | None) -> str:
+def when(value: str | None, seconds: bool = False) -> str:
     """``2026-11-28T10:15:00Z`` → ``2026-11-28 10:15 UTC``; nothing → ``never``."""
     if not value:
         return "never"
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def detail(value: Any) -> str:
+    """An audit detail value as it would read in JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def app_list(apps: list[str] | None) -> str:
@@ -23,3 +31,4 @@ def app_list(apps: list[str] | None) -> str:
 def install(env: Environment) -> None:
     env.filters["when"] = when
     env.filters["app_list"] = app_list
+    env.filters["detail"] = detail
