@@ -62,15 +62,6 @@ def rows(data: dict[str, Any], app: str) -> list[dict[str, Any]]:
     return [edge["node"] for edge in data[ROOTS[app]]["edges"]]
 
 
-def _form(credentials: dict[str, str]) -> dict[str, str]:
-    return {
-        "grant_type": "client_credentials",
-        "client_id": credentials["client_id"],
-        "client_secret": credentials["client_secret"],
-        "scope": f"tenantid:{credentials['tenant_id']}",
-    }
-
-
 def invalidate_behind_the_clients_back(server: RealServer, access_token: str) -> None:
     response = httpx.delete(server.token_url, headers={"x-tokens": f"accessToken={access_token}"})
     assert response.status_code == 204
@@ -181,9 +172,12 @@ async def test_leaving_the_async_with_block_invalidates_the_token(
 
 
 def test_a_wrong_secret_is_invalid_client(integration: Integration) -> None:
-    credentials = {**integration.credentials, "client_secret": "tgs_not-the-secret"}
+    wrong = integration.with_secret("tgs_not-the-secret")
 
-    with Client(**credentials, cache=TokenCache()) as tg, pytest.raises(InvalidClient) as raised:
+    with (
+        Client(**wrong.credentials, cache=TokenCache()) as tg,
+        pytest.raises(InvalidClient) as raised,
+    ):
         tg.token()
 
     assert (raised.value.status, raised.value.error) == (403, "invalid_client")
@@ -210,15 +204,15 @@ class TestRateLimit:
             yield server
 
     @pytest.fixture
-    def wrong(self, strict_server: RealServer) -> dict[str, str]:
-        """Credentials with a wrong secret, after two failures have set off the limit."""
-        wrong = {**strict_server.integration().credentials, "client_secret": "tgs_wrong"}
+    def wrong(self, strict_server: RealServer) -> Integration:
+        """A wrong secret, after two failures have set off the limit."""
+        wrong = strict_server.integration().with_secret("tgs_wrong")
         for _ in range(2):
-            httpx.post(strict_server.token_url, data=_form(wrong))
+            httpx.post(strict_server.token_url, data=wrong.form)
         return wrong
 
     def test_slow_down_is_waited_for_as_retry_after_says_then_raised(
-        self, wrong: dict[str, str]
+        self, wrong: Integration
     ) -> None:
         retry_afters: list[float] = []
 
@@ -230,7 +224,9 @@ class TestRateLimit:
         retry = RetryPolicy(max_retries=2, max_wait=600)
         with (
             httpx.Client(event_hooks={"response": [record]}) as http,
-            Client(**wrong, http=http, cache=TokenCache(), sleep=sleeps, retry=retry) as tg,
+            Client(
+                **wrong.credentials, http=http, cache=TokenCache(), sleep=sleeps, retry=retry
+            ) as tg,
             pytest.raises(RateLimited) as raised,
         ):
             tg.token()
@@ -241,11 +237,11 @@ class TestRateLimit:
         assert raised.value.error == "slow_down"
 
     def test_a_retry_after_beyond_the_total_wait_is_not_waited_for(
-        self, wrong: dict[str, str]
+        self, wrong: Integration
     ) -> None:
         sleeps = Sleeps()
 
-        tg = Client(**wrong, cache=TokenCache(), sleep=sleeps)
+        tg = Client(**wrong.credentials, cache=TokenCache(), sleep=sleeps)
         with tg, pytest.raises(RateLimited) as raised:
             tg.token()
 

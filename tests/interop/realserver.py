@@ -11,9 +11,9 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import pytest
@@ -32,6 +32,15 @@ SHARED_SETTINGS = {"failure_limit": "1000"}
 _SHARED = pytest.StashKey["RealServer"]()
 
 
+class Credentials(TypedDict):
+    """The keyword arguments of ``Client`` and ``AsyncClient``."""
+
+    token_url: str
+    client_id: str
+    client_secret: str
+    tenant_id: str
+
+
 @dataclass(frozen=True)
 class Integration:
     """An application accepted by a tenant whose apps are the in-process reference apps."""
@@ -47,8 +56,7 @@ class Integration:
         return f"tenantid:{self.tenant_id}"
 
     @property
-    def credentials(self) -> dict[str, str]:
-        """The keyword arguments of ``Client`` and ``AsyncClient``."""
+    def credentials(self) -> Credentials:
         return {
             "token_url": self.token_url,
             "client_id": self.client_id,
@@ -59,7 +67,20 @@ class Integration:
     @property
     def env(self) -> dict[str, str]:
         """The environment variables of ``Client.from_env`` and the integrator CLI."""
-        return {f"TENANTGATE_{key.upper()}": value for key, value in self.credentials.items()}
+        return {f"TENANTGATE_{key.upper()}": str(value) for key, value in self.credentials.items()}
+
+    @property
+    def form(self) -> dict[str, str]:
+        """The client credentials grant, as a form (client_secret_post)."""
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "scope": self.scope,
+        }
+
+    def with_secret(self, client_secret: str) -> Integration:
+        return replace(self, client_secret=client_secret)
 
 
 @dataclass
@@ -111,7 +132,7 @@ class RealServer:
         params = {
             "application_id": integration.application_id,
             "kind": "token.issued",
-            "limit": 1000,
+            "limit": "1000",
         }
         with self.admin() as admin:
             response = admin.get("/audit", params=params)

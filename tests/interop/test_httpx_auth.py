@@ -17,13 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def app_urls(integration: Integration) -> dict[str, Any]:
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": integration.client_id,
-        "client_secret": integration.client_secret,
-        "scope": integration.scope,
-    }
-    answer = httpx.post(integration.token_url, data=form).raise_for_status().json()
+    answer = httpx.post(integration.token_url, data=integration.form).raise_for_status().json()
     invalidate = answer["urls"]["invalidateToken"]
     headers = {"x-tokens": f"accessToken={answer['access_token']}"}
     httpx.delete(invalidate, headers=headers).raise_for_status()
