@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from tenantgate.refapps import sdmo, shopfloor
 from tenantgate.refapps.auth import JWKSVerifier, TokenVerifier
@@ -46,7 +46,8 @@ REFAPPS: dict[str, RefAppKind] = {
 def create_refapp(
     name: str, verifier: TokenVerifier, *, store: object | None = None, clock: Clock = time.time
 ) -> Starlette:
-    """The ASGI app of the reference app ``name``: GraphQL at /graphql and /api, /healthz."""
+    """The ASGI app of the reference app ``name``: GraphQL at /graphql and /api (HTTP, and
+    subscriptions over graphql-transport-ws), /healthz."""
     kind = _kind(name)
     view = TenantGraphQL(
         kind.build_schema(),
@@ -55,7 +56,8 @@ def create_refapp(
         store=kind.new_store(clock) if store is None else store,
         example_query=kind.example_query,
     )
-    routes = [Route(path, view) for path in GRAPHQL_PATHS]
+    routes: list[BaseRoute] = [Route(path, view) for path in GRAPHQL_PATHS]
+    routes += [WebSocketRoute(path, view) for path in GRAPHQL_PATHS]
     routes.append(Route("/healthz", _health(name), methods=["GET"]))
     return Starlette(routes=routes)
 

@@ -1,14 +1,18 @@
-"""The GraphQL HTTP endpoint: authenticate, then hand the request to Strawberry."""
+"""The GraphQL endpoint: authenticate, then hand the request to Strawberry. HTTP requests are
+checked one by one; WebSocket subscriptions (graphql-transport-ws) at connection_init."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 try:
     from cross_web import HTTPException
@@ -19,10 +23,15 @@ from tenantgate.refapps.access import AccessError, Principal, authenticate
 from tenantgate.refapps.auth import TokenVerifier
 from tenantgate.refapps.context import RequestContext
 from tenantgate.refapps.explorer import explorer_response
+from tenantgate.refapps.socket import SocketContext, TenantTransportWSHandler
+
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
 
-class TenantGraphQL(GraphQL[RequestContext[Any], None]):
-    """Strawberry's ASGI view behind the tenant check; HTTP only (no subscriptions)."""
+class TenantGraphQL(GraphQL[Any, None]):
+    """Strawberry's ASGI view behind the tenant check."""
+
+    graphql_transport_ws_handler_class = TenantTransportWSHandler
 
     def __init__(
         self,
@@ -33,15 +42,27 @@ class TenantGraphQL(GraphQL[RequestContext[Any], None]):
         store: object,
         example_query: str,
     ) -> None:
-        super().__init__(schema, allow_queries_via_get=True, subscription_protocols=())
+        super().__init__(
+            schema,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+        )
         self.app_name = app_name
         self.verifier = verifier
         self.store = store
         self.example_query = example_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.run(WebSocket(scope, receive, send))
+            return
         response = await self.respond(Request(scope, receive))
         await response(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any = None) -> Any:
+        """A socket's context, whose tenant its handler fills in at connection_init."""
+        return SocketContext(store=self.store, headers=request.headers)
 
     async def respond(self, request: Request) -> Response:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):

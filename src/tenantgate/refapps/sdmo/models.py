@@ -47,6 +47,17 @@ class StockLevel:
 
 
 @dataclass(frozen=True)
+class StockChange:
+    """Stock of an item at a site moved by ``delta``, to ``quantity``, because of an order."""
+
+    item_id: str
+    site_id: str
+    quantity: int
+    delta: int
+    sales_order_id: str
+
+
+@dataclass(frozen=True)
 class SalesOrderLine:
     line_number: int
     item_id: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
 
@@ -86,6 +88,35 @@ class StockLevel:
             item_id=strawberry.ID(row.item_id),
             site_id=strawberry.ID(row.site_id),
             quantity=row.quantity,
+        )
+
+
+@strawberry.type(description="Stock of an item at a site, moved by a sales order.")
+class StockChange:
+    item_id: strawberry.ID
+    site_id: strawberry.ID
+    quantity: int = strawberry.field(description="On hand after the change.")
+    delta: int = strawberry.field(description="The change: negative when stock was taken.")
+    sales_order_id: strawberry.ID
+
+    @strawberry.field
+    async def item(self, info: Info) -> Item:
+        row = await _store(info).item(_tenant(info), self.item_id)
+        return Item.of(found(row, "item", self.item_id))
+
+    @strawberry.field
+    async def site(self, info: Info) -> Site:
+        row = await _store(info).site(_tenant(info), self.site_id)
+        return Site.of(found(row, "site", self.site_id))
+
+    @classmethod
+    def of(cls, row: models.StockChange) -> StockChange:
+        return cls(
+            item_id=strawberry.ID(row.item_id),
+            site_id=strawberry.ID(row.site_id),
+            quantity=row.quantity,
+            delta=row.delta,
+            sales_order_id=strawberry.ID(row.sales_order_id),
         )
 
 
@@ -229,6 +260,21 @@ class Mutation:
         return SalesOrder.of(row)
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Stock taken by this tenant's sales orders, as it happens; "
+        "only that of one item when itemId is given."
+    )
+    async def stock_changed(
+        self, info: Info, item_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[StockChange, None]:
+        async with aclosing(_store(info).stock_changes(_tenant(info))) as changes:
+            async for change in changes:
+                if item_id in (None, change.item_id):
+                    yield StockChange.of(change)
+
+
 def _store(info: Info) -> SdmoStore:
     return info.context.store
 
@@ -238,4 +284,4 @@ def _tenant(info: Info) -> str:
 
 
 def build_schema() -> RefAppSchema:
-    return RefAppSchema(query=Query, mutation=Mutation)
+    return RefAppSchema(query=Query, mutation=Mutation, subscription=Subscription)

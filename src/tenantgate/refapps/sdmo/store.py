@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from tenantgate.refapps.clock import Clock, utc_datetime
 from tenantgate.refapps.errors import BadUserInput, InsufficientStock, NotFound
+from tenantgate.refapps.events import TenantEvents
 from tenantgate.refapps.pages import Page, PageRequest, take_page
 from tenantgate.refapps.sdmo.models import (
     Customer,
@@ -20,6 +21,7 @@ from tenantgate.refapps.sdmo.models import (
     SalesOrderStatus,
     SdmoTenant,
     Site,
+    StockChange,
     StockLevel,
 )
 from tenantgate.refapps.sdmo.seed import seed_sdmo
@@ -33,6 +35,7 @@ class SdmoStore:
         self._clock = clock
         self._tenants: dict[str, SdmoTenant] = {}
         self._lock = asyncio.Lock()
+        self._stock_changes: TenantEvents[StockChange] = TenantEvents()
 
     async def items(self, tenant_id: str, page: PageRequest) -> Page[Item]:
         return take_page(list(self._data(tenant_id).items.values()), page)
@@ -75,7 +78,14 @@ class SdmoStore:
         async with self._lock:
             data = self._data(tenant_id)
             now = utc_datetime(self._clock)
-            return place_order(data, customer_id, site_id, lines, now)
+            order = place_order(data, customer_id, site_id, lines, now)
+        for change in stock_changes(data, order, lines):
+            self._stock_changes.publish(tenant_id, change)
+        return order
+
+    def stock_changes(self, tenant_id: str) -> AsyncGenerator[StockChange, None]:
+        """The tenant's stock changes from now on (close the iterator to stop listening)."""
+        return self._stock_changes.listen(tenant_id)
 
     def _data(self, tenant_id: str) -> SdmoTenant:
         data = self._tenants.get(tenant_id)
@@ -113,6 +123,15 @@ def place_order(
     order = _new_order(data, customer_id, site_id, lines, now)
     data.orders[order.id] = order
     return order
+
+
+def stock_changes(
+    data: SdmoTenant, order: SalesOrder, lines: Sequence[LineRequest]
+) -> list[StockChange]:
+    return [
+        StockChange(item_id, order.site_id, data.stock[(item_id, order.site_id)], -taken, order.id)
+        for item_id, taken in _quantities_by_item(lines).items()
+    ]
 
 
 def _require(found: bool, kind: str, row_id: str, field: str) -> None:

@@ -51,6 +51,12 @@ class TimeEntry:
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class TimeRecorded:
+    work_order_id: str
+    entry: TimeEntry
+
+
 @dataclass
 class ShopfloorTenant:
     """All rows of one tenant."""

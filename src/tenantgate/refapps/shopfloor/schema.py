@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import date, datetime
 
 import strawberry
@@ -162,6 +164,21 @@ class Mutation:
         return TimeEntry.of(row)
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Time booked on this tenant's operations, as it happens; "
+        "only that of one work order when workOrderId is given."
+    )
+    async def time_recorded(
+        self, info: Info, work_order_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[TimeEntry, None]:
+        async with aclosing(_store(info).time_recorded(_tenant(info))) as recorded:
+            async for event in recorded:
+                if work_order_id in (None, event.work_order_id):
+                    yield TimeEntry.of(event.entry)
+
+
 def _store(info: Info) -> ShopfloorStore:
     return info.context.store
 
@@ -171,4 +188,4 @@ def _tenant(info: Info) -> str:
 
 
 def build_schema() -> RefAppSchema:
-    return RefAppSchema(query=Query, mutation=Mutation)
+    return RefAppSchema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 
 from tenantgate.refapps.clock import Clock, utc_datetime
 from tenantgate.refapps.errors import BadUserInput, NotFound
+from tenantgate.refapps.events import TenantEvents
 from tenantgate.refapps.pages import Page, PageRequest, take_page
 from tenantgate.refapps.shopfloor.models import (
     Operation,
     ShopfloorTenant,
     TimeEntry,
+    TimeRecorded,
     WorkOrder,
 )
 from tenantgate.refapps.shopfloor.seed import seed_shopfloor
@@ -25,6 +28,7 @@ class ShopfloorStore:
         self._clock = clock
         self._tenants: dict[str, ShopfloorTenant] = {}
         self._lock = asyncio.Lock()
+        self._recorded: TenantEvents[TimeRecorded] = TenantEvents()
 
     async def work_orders(self, tenant_id: str, page: PageRequest) -> Page[WorkOrder]:
         return take_page(list(self._data(tenant_id).work_orders.values()), page)
@@ -70,7 +74,13 @@ class ShopfloorStore:
                 recorded_at=utc_datetime(self._clock),
             )
             data.time_entries[entry.id] = entry
-            return entry
+            work_order_id = data.operations[operation_id].work_order_id
+        self._recorded.publish(tenant_id, TimeRecorded(work_order_id, entry))
+        return entry
+
+    def time_recorded(self, tenant_id: str) -> AsyncGenerator[TimeRecorded, None]:
+        """The tenant's new time entries from now on (close the iterator to stop listening)."""
+        return self._recorded.listen(tenant_id)
 
     def _data(self, tenant_id: str) -> ShopfloorTenant:
         data = self._tenants.get(tenant_id)
