@@ -6,7 +6,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tenantgate.refapps import cli, create_refapp
+from tenantgate.cli import refapp as cli
+from tenantgate.refapps import app as refapp_module
+from tenantgate.refapps import create_refapp
 from tenantgate.refapps.sdmo.store import SdmoStore
 
 from .conftest import Issuer, auth_headers
@@ -74,7 +76,7 @@ async def test_unexpected_failures_are_masked(
 
 def test_the_cli_serves_with_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(cli, "serve", lambda *args: calls.append(args))
+    monkeypatch.setattr(refapp_module, "serve", lambda *args: calls.append(args))
     monkeypatch.setenv("TENANTGATE_REFAPP_JWKS_URL", "http://gw/.well-known/jwks.json")
 
     runner = CliRunner()
@@ -91,7 +93,7 @@ def test_the_cli_serves_with_options_and_environment(monkeypatch: pytest.MonkeyP
 def test_the_cli_refuses_unknown_apps_and_a_missing_jwks_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "serve", lambda *args: pytest.fail("must not serve"))
+    monkeypatch.setattr(refapp_module, "serve", lambda *args: pytest.fail("must not serve"))
     monkeypatch.delenv("TENANTGATE_REFAPP_JWKS_URL", raising=False)
     runner = CliRunner()
 

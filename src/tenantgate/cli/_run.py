@@ -7,19 +7,24 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from tenantgate.registry.errors import RegistryError
-from tenantgate.services import Services
-from tenantgate.settings import Settings
+if TYPE_CHECKING:
+    from tenantgate.services import Services
 
 T = TypeVar("T")
 ACTOR = "cli"
 
 
 def run(operation: Callable[[Services], Awaitable[T]]) -> T:
+    """The server's modules load here, not at import, so that the integrator commands
+    (``tenantgate token``, ``tenantgate graphql``) start fast."""
+    from tenantgate.registry.errors import RegistryError
+    from tenantgate.services import Services
+    from tenantgate.settings import Settings
+
     async def main() -> T:
         services = Services.build(Settings())
         await services.open(background=False)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from tenantgate.cli import refapp as refapp_cli
 from tenantgate.cli import registry
 from tenantgate.cli._run import run
 from tenantgate.client import cli as client_cli
-from tenantgate.refapps import cli as refapp_cli
 
 app = typer.Typer(
     help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway.",

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from tenantgate.refapps.app import REFAPPS, serve
-
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
@@ -47,6 +45,8 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve one reference app over HTTP (GraphQL at /graphql and /api)."""
+    from tenantgate.refapps.app import REFAPPS, serve
+
     kind = REFAPPS.get(name)
     if kind is None:
         raise typer.BadParameter(f"choose one of: {', '.join(REFAPPS)}", param_hint="NAME")

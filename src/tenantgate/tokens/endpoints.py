@@ -188,7 +188,6 @@ class TokenEndpoints:
                 "token_endpoint_auth_methods_supported": methods,
                 "revocation_endpoint_auth_methods_supported": methods,
                 "introspection_endpoint_auth_methods_supported": [*methods, "bearer"],
-                "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
             }
         )
 
