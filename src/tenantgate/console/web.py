@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -103,11 +103,10 @@ class Console:
 
     async def _call(self, request: Request) -> Call:
         session = await self.sessions.load(request.cookies.get(COOKIE))
-        nonce = request.cookies.get(ANONYMOUS_COOKIE)
-        has_nonce = bool(nonce) and len(nonce or "") <= 64
-        return Call(
-            request, self, session, nonce if has_nonce else secrets.token_urlsafe(24), has_nonce
-        )
+        nonce = request.cookies.get(ANONYMOUS_COOKIE) or ""
+        if 0 < len(nonce) <= 64:
+            return Call(request, self, session, nonce, has_nonce=True)
+        return Call(request, self, session, secrets.token_urlsafe(24), has_nonce=False)
 
     async def _run(
         self,
@@ -142,7 +141,6 @@ class Call:
     form: FormData | None = None
     error: str | None = None
     status: int = 200
-    cookies: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def account(self) -> Account:
@@ -205,13 +203,13 @@ class Call:
         response = HTMLResponse(html, status_code=status or self.status, headers=NO_STORE)
         if self.session is None and not self.has_nonce:
             self.set_cookie(response, ANONYMOUS_COOKIE, self.nonce, LIFETIME)
-        return self._finish(response)
+        return response
 
     def redirect(self, path: str, notice: str | None = None, **query: str) -> Response:
         if notice:
             query["notice"] = notice
         url = self.root + path + ("?" + urlencode(query) if query else "")
-        return self._finish(RedirectResponse(url, status_code=303, headers=NO_STORE))
+        return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
     def failure(self, error: ConsoleError | RegistryError) -> Response:
         self.error = error.description
@@ -239,8 +237,3 @@ class Call:
 
     def delete_cookie(self, response: Response, name: str) -> None:
         self.set_cookie(response, name, "", 0)
-
-    def _finish(self, response: Response) -> Response:
-        for name, (value, max_age) in self.cookies.items():
-            self.set_cookie(response, name, value, max_age)
-        return response
