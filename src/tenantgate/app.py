@@ -68,9 +68,11 @@ def _optional_routes(services: Services) -> list[BaseRoute]:
     from tenantgate.console import create_console
     from tenantgate.embedded import refapp_routes
     from tenantgate.gateway import gateway_routes
+    from tenantgate.gateway.websocket import websocket_routes
 
     routes: list[Any] = []
     routes += gateway_routes(services)
+    routes += websocket_routes(services)
     routes += async_context_routes(services)
     if services.settings.refapps:
         routes += refapp_routes(services)
