@@ -53,6 +53,8 @@ class Registry:
         self, name: str, actor: str, owner: str | None = None
     ) -> tuple[ApplicationView, NewSecret]:
         name = rules.display_name(name)
+        if owner is not None:
+            owner = rules.display_name(owner, "owner", 320)
         now = self._clock()
         async with self._db.begin() as session:
             application_id = await self._unused_application_id(session)
@@ -190,7 +192,9 @@ class Registry:
     async def retire_secret(self, application_id: str, secret_id: str, actor: str) -> None:
         now = self._clock()
         async with self._db.begin() as session:
-            secret = await session.get(m.ClientSecret, secret_id)
+            secret = None
+            if rules.SECRET_ID.fullmatch(secret_id):
+                secret = await session.get(m.ClientSecret, secret_id)
             if secret is None or secret.application_id != application_id:
                 raise NotFound("no such secret for this application")
             if secret.retired_at is None:
@@ -335,7 +339,9 @@ class Registry:
     async def delete_app(self, tenant_id: str, name: str, actor: str) -> None:
         now = self._clock()
         async with self._db.begin() as session:
-            row = await session.get(m.TenantApp, (tenant_id, name))
+            row = None
+            if rules.TENANT_ID.fullmatch(tenant_id) and rules.APP_NAME.fullmatch(name):
+                row = await session.get(m.TenantApp, (tenant_id, name))
             if row is None:
                 raise NotFound("no such app on this tenant")
             await session.delete(row)
@@ -490,6 +496,8 @@ class Registry:
                 return candidate
 
     async def _application(self, session: AsyncSession, application_id: str) -> m.Application:
+        if not rules.APPLICATION_ID.fullmatch(application_id):
+            raise NotFound("no such application")
         row = await session.get(m.Application, application_id)
         if row is None:
             raise NotFound(f"no application {application_id}")
@@ -500,6 +508,8 @@ class Registry:
         return list((await session.scalars(query)).all())
 
     async def _tenant(self, session: AsyncSession, tenant_id: str) -> m.Tenant:
+        if not rules.TENANT_ID.fullmatch(tenant_id):
+            raise NotFound("no such tenant")
         row = await session.get(m.Tenant, tenant_id)
         if row is None:
             raise NotFound(f"no tenant {tenant_id}")
@@ -512,7 +522,9 @@ class Registry:
     async def _api_user(
         self, session: AsyncSession, tenant_id: str, application_id: str
     ) -> m.ApiUser:
-        row = await session.get(m.ApiUser, (tenant_id, application_id))
+        row = None
+        if rules.TENANT_ID.fullmatch(tenant_id) and rules.APPLICATION_ID.fullmatch(application_id):
+            row = await session.get(m.ApiUser, (tenant_id, application_id))
         if row is None or row.deleted_at is not None:
             raise NotFound("this tenant has no API user for that application")
         return row
