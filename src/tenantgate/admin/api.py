@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -20,6 +20,8 @@ from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
 
 ACTOR = "admin"
+AUDIT_KIND = r"^[a-z_.]{1,48}\*?$"
+MAX_ID = 2**31 - 1  # audit ids are 32-bit integers in PostgreSQL
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": s.ErrorOut},
     401: {"model": s.ErrorOut},
@@ -96,6 +98,13 @@ class _Unauthorized(Exception):
     pass
 
 
+def _epoch(at: datetime | None) -> float | None:
+    """A time without an offset is UTC, like every time this API answers."""
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
 def _application_routes(router: APIRouter, services: Services) -> None:
     registry = services.registry
 
@@ -111,7 +120,9 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         }
 
     @router.get("/applications", response_model=list[s.ApplicationOut], tags=["applications"])
-    async def list_applications(owner: str | None = None) -> Any:
+    async def list_applications(
+        owner: str | None = Query(None, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    ) -> Any:
         return [asdict(v) for v in await registry.list_applications(owner)]
 
     @router.get(
@@ -233,20 +244,26 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
 def _audit_routes(router: APIRouter, services: Services) -> None:
     @router.get("/audit", response_model=list[s.AuditOut], tags=["audit"])
     async def audit(
-        tenant_id: str | None = None,
-        application_id: str | None = None,
-        kind: str | None = Query(None, description="Exact kind, or a prefix ending in '*'."),
-        since: datetime | None = None,
-        until: datetime | None = None,
-        before_id: int | None = Query(None, description="For paging: events older than this id."),
+        tenant_id: str | None = Query(None, pattern=rules.TENANT_ID.pattern),
+        application_id: str | None = Query(None, pattern=rules.APPLICATION_ID.pattern),
+        kind: str | None = Query(
+            None,
+            pattern=AUDIT_KIND,
+            description="Exact kind, or a prefix ending in '*'.",
+        ),
+        since: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
+        until: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
+        before_id: int | None = Query(
+            None, ge=1, le=MAX_ID, description="For paging: events older than this id."
+        ),
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Any:
         events = await services.registry.audit(
             tenant_id=tenant_id,
             application_id=application_id,
             kind=kind,
-            since=since.timestamp() if since else None,
-            until=until.timestamp() if until else None,
+            since=_epoch(since),
+            until=_epoch(until),
             before_id=before_id,
             limit=limit,
         )
