@@ -1,8 +1,11 @@
 """The whole console story in a real browser against a real server: an operator sets up a
 tenant, a developer signs up and registers an application, a tenant admin lets it in for one
 app, the application gets a token that the gateway honours, and when the tenant admin disables
-the API user that same token is refused. Screenshots of the main pages go to docs/screenshots
-(or to $TENANTGATE_SCREENSHOT_DIR)."""
+the API user that same token is refused. Screenshots of the main pages go to a temporary
+folder, or to $TENANTGATE_SCREENSHOT_DIR; refresh the guide's pictures with
+
+    TENANTGATE_SCREENSHOT_DIR=docs/screenshots python -m pytest tests/console/test_browser.py
+"""
 
 from __future__ import annotations
 
@@ -41,10 +44,6 @@ ADMIN_TOKEN = "tga_browser-test-admin-token"
 OPERATOR = ("ops@example.com", "operator password 1")
 DEVELOPER = ("dev@example.com", "developer password 1")
 TENANT_ADMIN = ("admin@acme.example", "tenant admin password 1")
-SCREENSHOTS = Path(
-    os.environ.get("TENANTGATE_SCREENSHOT_DIR", Path(__file__).parents[2] / "docs" / "screenshots")
-)
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -174,10 +173,20 @@ class Credentials:
     client_secret: str
 
 
-def test_the_whole_story_in_a_browser(server: str, upstream: str) -> None:
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("TENANTGATE_SCREENSHOT_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_the_whole_story_in_a_browser(server: str, upstream: str, screenshots: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    def shot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
+        page.screenshot(path=str(screenshots / f"{name}.png"), full_page=full_page)
+
     console = server + "/console"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -326,10 +335,6 @@ def sign_in(page, console: str, email: str, password: str) -> None:  # type: ign
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
-
-
-def shot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def masked(page, selector: str, take) -> None:  # type: ignore[no-untyped-def]
