@@ -13,15 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenantgate.admin import schemas as s
+from tenantgate.asynccontext.store import CONTEXT_ID
 from tenantgate.crypto import sha256_hex
 from tenantgate.http import JSONResponse
 from tenantgate.registry import rules
-from tenantgate.registry.errors import RegistryError
+from tenantgate.registry.errors import NotFound, RegistryError
 from tenantgate.services import Services
 
 ACTOR = "admin"
 AUDIT_KIND = r"^[a-z_.]{1,48}\*?$"
-MAX_ID = 2**31 - 1  # audit ids are 32-bit integers in PostgreSQL
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": s.ErrorOut},
     401: {"model": s.ErrorOut},
@@ -279,7 +280,9 @@ def _async_context_routes(router: APIRouter, services: Services) -> None:
         response_model=list[s.PayloadOut],
         tags=["async contexts"],
     )
-    async def list_payloads(tenant_id: str, context_id: str | None = None) -> Any:
+    async def list_payloads(
+        tenant_id: str, context_id: str | None = Query(None, pattern=CONTEXT_ID.pattern)
+    ) -> Any:
         await services.registry.get_tenant(tenant_id)
         return [asdict(p) for p in await payloads.list(tenant_id, context_id)]
 
@@ -290,6 +293,8 @@ def _async_context_routes(router: APIRouter, services: Services) -> None:
         responses={200: {"content": {"application/octet-stream": {}}}},
     )
     async def get_payload(tenant_id: str, payload_id: int) -> Response:
+        if not 1 <= payload_id <= MAX_ID:
+            raise NotFound("no such payload for this tenant")
         view, body = await payloads.get(tenant_id, payload_id)
         return Response(
             body,
