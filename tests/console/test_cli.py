@@ -6,8 +6,8 @@ import asyncio
 
 from typer.testing import CliRunner
 
+from tenantgate.cli.user import app
 from tenantgate.console.accounts import authenticate
-from tenantgate.console.cli import app
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 

@@ -21,6 +21,7 @@ ACTOR = "cli"
 def run(operation: Callable[[Services], Awaitable[T]]) -> T:
     """The server's modules load here, not at import, so that the integrator commands
     (``tenantgate token``, ``tenantgate graphql``) start fast."""
+    from tenantgate.console.errors import ConsoleError
     from tenantgate.registry.errors import RegistryError
     from tenantgate.services import Services
     from tenantgate.settings import Settings
@@ -35,7 +36,7 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except RegistryError as error:
+    except (RegistryError, ConsoleError) as error:
         typer.echo(f"error: {error.description}", err=True)
         raise typer.Exit(1) from None
 

@@ -9,6 +9,7 @@ import typer
 
 from tenantgate.cli import refapp as refapp_cli
 from tenantgate.cli import registry
+from tenantgate.cli import user as user_cli
 from tenantgate.cli._run import run
 from tenantgate.client import cli as client_cli
 
@@ -23,6 +24,7 @@ app.add_typer(registry.api_users, name="api-user")
 app.add_typer(registry.keys, name="keys")
 app.command("audit")(registry.audit)
 app.add_typer(refapp_cli.app, name="refapp")
+app.add_typer(user_cli.app, name="user")
 app.add_typer(client_cli.token_app, name="token")
 app.command("graphql")(client_cli.graphql)
 

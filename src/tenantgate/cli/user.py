@@ -5,18 +5,13 @@ tenantgate user create --email ops@example.com --role operator
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from tenantgate.console import accounts
-from tenantgate.console.errors import ConsoleError
-from tenantgate.services import Services
-from tenantgate.settings import Settings
+from tenantgate.cli._run import run
 
-T = TypeVar("T")
+OPERATOR = "operator"
 
 app = typer.Typer(
     help="Console accounts: operators, developers, tenant admins.", no_args_is_help=True
@@ -26,9 +21,7 @@ app = typer.Typer(
 @app.command("create")
 def create(
     email: Annotated[str, typer.Option(help="The e-mail to sign in with.")],
-    role: Annotated[
-        str, typer.Option(help="operator, developer or tenant_admin.")
-    ] = accounts.OPERATOR,
+    role: Annotated[str, typer.Option(help="operator, developer or tenant_admin.")] = OPERATOR,
     password: Annotated[
         str,
         typer.Option(
@@ -44,7 +37,9 @@ def create(
     ] = None,
 ) -> None:
     """Create a console account."""
-    account = _run(
+    from tenantgate.console import accounts
+
+    account = run(
         lambda s: accounts.create_account(s, email, password, role, tenant or [], actor="cli")
     )
     typer.echo(f"created {account.role_label.lower()} account {account.email}")
@@ -53,23 +48,9 @@ def create(
 @app.command("list")
 def list_() -> None:
     """List console accounts."""
-    for account in _run(accounts.list_accounts):
+    from tenantgate.console import accounts
+
+    for account in run(accounts.list_accounts):
         state = "disabled" if account.disabled else "enabled"
         tenants = ",".join(account.tenant_ids) or "-"
         typer.echo(f"{account.email:40} {account.role:13} {state:9} {tenants}")
-
-
-def _run(operation: Callable[[Services], Awaitable[T]]) -> T:
-    async def main() -> T:
-        services = Services.build(Settings())
-        await services.open(background=False)
-        try:
-            return await operation(services)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(main())
-    except ConsoleError as error:
-        typer.echo(f"error: {error.description}", err=True)
-        raise typer.Exit(1) from None
