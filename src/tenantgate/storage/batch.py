@@ -117,18 +117,19 @@ class BatchWriter:
                 await _revoke(connection, batch.revocations, batch.audit[0]["at"])
 
 
-_AUDIT = insert(m.AuditEvent.__table__)
+_TABLES = m.Base.metadata.tables
+_AUDIT = insert(_TABLES["audit_events"])
 _TOUCH = {
-    "application": update(m.Application.__table__)
-    .where(m.Application.__table__.c.application_id == bindparam("k"))
+    "application": update(_TABLES["applications"])
+    .where(_TABLES["applications"].c.application_id == bindparam("k"))
     .values(last_token_at=bindparam("at")),
-    "secret": update(m.ClientSecret.__table__)
-    .where(m.ClientSecret.__table__.c.secret_id == bindparam("k"))
+    "secret": update(_TABLES["client_secrets"])
+    .where(_TABLES["client_secrets"].c.secret_id == bindparam("k"))
     .values(last_used_at=bindparam("at")),
-    "api_user": update(m.ApiUser.__table__)
+    "api_user": update(_TABLES["api_users"])
     .where(
-        (m.ApiUser.__table__.c.tenant_id == bindparam("t"))
-        & (m.ApiUser.__table__.c.application_id == bindparam("k"))
+        (_TABLES["api_users"].c.tenant_id == bindparam("t"))
+        & (_TABLES["api_users"].c.application_id == bindparam("k"))
     )
     .values(last_token_at=bindparam("at")),
 }
@@ -144,8 +145,8 @@ def _touch_row(table: str, key: str, at: float) -> dict[str, Any]:
 async def _revoke(connection: AsyncConnection, revocations: dict[str, float], now: float) -> None:
     insert_ignoring = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     rows = [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in revocations.items()]
-    table = m.RevokedToken.__table__
+    table = _TABLES["revoked_tokens"]
     await connection.execute(insert_ignoring(table).on_conflict_do_nothing(), rows)
     await connection.execute(
-        insert(m.Change.__table__), [{"at": now, "entity": "token", "key": j} for j in revocations]
+        insert(_TABLES["changes"]), [{"at": now, "entity": "token", "key": j} for j in revocations]
     )
