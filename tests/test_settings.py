@@ -8,7 +8,9 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_plain_database_urls_get_the_async_driver():
-    assert Settings(database_url="postgresql://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
+    assert (
+        Settings(database_url="postgresql://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
+    )
     assert Settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
 
 

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     failure_limit: int = Field(
         10,
         ge=1,
-        description="Failed token requests per client id or per address within the window before 429.",
+        description="Failed token requests per client id or per address within the window "
+        "before 429.",
     )
     failure_window: float = Field(60.0, gt=0, description="Window for failure_limit, seconds.")
     trust_forwarded_for: bool = Field(

@@ -19,7 +19,8 @@ async def test_a_payload_is_kept_for_the_tokens_tenant_and_read_back_by_the_oper
 
     listing = await client.get(
         f"/admin/v1/tenants/{setup.tenant_id}/async-contexts",
-        params={"context_id": "ctx-42"}, headers=f.ADMIN,
+        params={"context_id": "ctx-42"},
+        headers=f.ADMIN,
     )
     assert [p["kind"] for p in listing.json()] == ["error", "upload"]
     first = listing.json()[1]
