@@ -89,6 +89,10 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
+class _Unsolicited(Exception):
+    pass
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection, one exchange at a time; httptools calls back."""
 
@@ -121,8 +125,10 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            self._fail(BadGateway("malformed upstream response"))
+        except httptools.HttpParserError:  # also what a callback raised
+            self.keep_alive = False
+            if not self.complete:
+                self._fail(BadGateway("malformed upstream response"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -135,6 +141,10 @@ class _Connection(asyncio.Protocol):
 
     # httptools.HttpResponseParser
 
+    def on_message_begin(self) -> None:
+        if self.head_done:
+            raise _Unsolicited  # nothing is pipelined, so a second answer is a broken upstream
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         lowered = name.lower()
@@ -145,7 +155,8 @@ class _Connection(asyncio.Protocol):
         self.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()  # reset by llhttp once complete
         self.head_done = True
-        self._wake()
+        if self.status >= 200:
+            self._wake()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -156,6 +167,9 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self.status < 200:  # 1xx: informational, the answer follows
+            self.headers, self.status, self.head_done = [], 0, False
+            return
         self.complete = True
         self._wake()
 
@@ -177,6 +191,8 @@ class _Connection(asyncio.Protocol):
 
     async def wait(self, timeout: float) -> None:
         """Until something arrives (head, body, end) or ``timeout`` seconds pass."""
+        if self.error is not None:
+            raise self.error
         loop = asyncio.get_running_loop()
         self.waiter = loop.create_future()
         timer = loop.call_later(timeout, self._timed_out)
