@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
+import structlog.testing
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests import factories as f
@@ -203,3 +204,19 @@ async def test_methods_other_than_get_and_post_are_refused(client, echo_url, met
     assert response.headers["allow"] == "GET, POST"
     assert graphql_error_code(response) == "METHOD_NOT_ALLOWED"
     assert response.headers["x-request-id"]
+
+
+async def test_refusals_are_logged_without_the_token(client, echo_url):
+    setup, token = await token_for(client, echo_apps(echo_url), allowed=["sdmo"])
+    shopfloor = gateway_url(token).replace("/sdmo/", "/shopfloor/")
+    secret = token["access_token"]
+
+    with structlog.testing.capture_logs() as logs:
+        await client.get(shopfloor, headers=bearer(token))
+        await client.get(gateway_url(token), headers={"Authorization": f"Bearer {secret}x"})
+        await f.accept(client, setup.tenant_id, setup.application_id, enabled=False)
+        await client.get(gateway_url(token), headers=bearer(token))
+
+    refusals = [entry for entry in logs if entry["event"] == "gateway_refused"]
+    assert [entry["status"] for entry in refusals] == [403, 401, 401]
+    assert secret[:40] not in repr(logs)
