@@ -131,8 +131,8 @@ class Registry:
 
     async def add_secret(self, application_id: str, actor: str) -> NewSecret:
         now = self._clock()
-        async with self._db.begin() as session:
-            await self._application(session, application_id)
+        async with self._db.begin_serialized() as session:
+            await self._application(session, application_id, lock=True)
             active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
             if len(active) >= MAX_ACTIVE_SECRETS:
                 raise Conflict("an application has at most two active secrets; retire one first")
@@ -312,8 +312,8 @@ class Registry:
         if websocket_url is not None:
             websocket_url = rules.upstream_url(websocket_url, ("ws", "wss"), "websocket_url")
         now = self._clock()
-        async with self._db.begin() as session:
-            await self._tenant(session, tenant_id)
+        async with self._db.begin_serialized() as session:
+            await self._tenant(session, tenant_id, lock=True)
             row = await session.get(m.TenantApp, (tenant_id, name))
             created = row is None
             if row is None:
@@ -338,9 +338,10 @@ class Registry:
 
     async def delete_app(self, tenant_id: str, name: str, actor: str) -> None:
         now = self._clock()
-        async with self._db.begin() as session:
+        async with self._db.begin_serialized() as session:
             row = None
-            if rules.TENANT_ID.fullmatch(tenant_id) and rules.APP_NAME.fullmatch(name):
+            if rules.APP_NAME.fullmatch(name):
+                await self._tenant(session, tenant_id, lock=True)
                 row = await session.get(m.TenantApp, (tenant_id, name))
             if row is None:
                 raise NotFound("no such app on this tenant")
@@ -369,8 +370,8 @@ class Registry:
         apps = rules.app_names(apps)
         now = self._clock()
         key = f"{tenant_id}/{application_id}"
-        async with self._db.begin() as session:
-            await self._tenant(session, tenant_id)
+        async with self._db.begin_serialized() as session:
+            await self._tenant(session, tenant_id, lock=True)
             await self._application(session, application_id)
             row = await session.get(m.ApiUser, (tenant_id, application_id))
             created = row is None or row.deleted_at is not None
@@ -445,7 +446,8 @@ class Registry:
     async def delete_api_user(self, tenant_id: str, application_id: str, actor: str) -> None:
         now = self._clock()
         key = f"{tenant_id}/{application_id}"
-        async with self._db.begin() as session:
+        async with self._db.begin_serialized() as session:
+            await self._tenant(session, tenant_id, lock=True)
             row = await self._api_user(session, tenant_id, application_id)
             row.deleted_at, row.enabled, row.updated_at = now, False, now
             row.generation += 1
@@ -495,10 +497,12 @@ class Registry:
             if await session.get(m.Tenant, candidate) is None:
                 return candidate
 
-    async def _application(self, session: AsyncSession, application_id: str) -> m.Application:
+    async def _application(
+        self, session: AsyncSession, application_id: str, *, lock: bool = False
+    ) -> m.Application:
         if not rules.APPLICATION_ID.fullmatch(application_id):
             raise NotFound("no such application")
-        row = await session.get(m.Application, application_id)
+        row = await session.get(m.Application, application_id, with_for_update=lock)
         if row is None:
             raise NotFound(f"no application {application_id}")
         return row
@@ -507,10 +511,12 @@ class Registry:
         query = select(m.ClientSecret).where(m.ClientSecret.application_id == application_id)
         return list((await session.scalars(query)).all())
 
-    async def _tenant(self, session: AsyncSession, tenant_id: str) -> m.Tenant:
+    async def _tenant(
+        self, session: AsyncSession, tenant_id: str, *, lock: bool = False
+    ) -> m.Tenant:
         if not rules.TENANT_ID.fullmatch(tenant_id):
             raise NotFound("no such tenant")
-        row = await session.get(m.Tenant, tenant_id)
+        row = await session.get(m.Tenant, tenant_id, with_for_update=lock)
         if row is None:
             raise NotFound(f"no tenant {tenant_id}")
         return row

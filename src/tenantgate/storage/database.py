@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,6 +45,16 @@ class Database:
     def begin(self) -> Any:
         """``async with db.begin() as session``: one transaction, committed on exit."""
         return self.session.begin()
+
+    @contextlib.asynccontextmanager
+    async def begin_serialized(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that reads, then writes what it read decides. On SQLite it takes the
+        write lock first (BEGIN IMMEDIATE), so that two of them cannot both read the state
+        before the other's write; on PostgreSQL the caller locks its rows (FOR UPDATE)."""
+        async with self.session.begin() as session:
+            if is_sqlite(self.url):
+                await session.execute(text("BEGIN IMMEDIATE"))
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
