@@ -27,25 +27,33 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 BODY = b'{"data":{"items":[{"id":"1","name":"bolt"},{"id":"2","name":"nut"}]}}'
 QUERY = json.dumps({"query": "{ items { id name } }", "variables": {}, "operationName": None})
 ADMIN_TOKEN = "tga_bench-admin-token"
-SERVER_CPU, LOAD_CPU = 0, 1
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
+from harness import (  # noqa: E402
+    LOAD_CPU,
+    SERVER_CPU,
+    Processes,
+    Result,
+    free_port,
+    pin,
+    processes,
+    uvicorn_argv,
+    wait_port,
+    wrk,
+)
 
 # --- the processes ---------------------------------------------------------------------------
 
@@ -93,79 +101,6 @@ def noop_app():  # type: ignore[no-untyped-def]
         return Response(BODY, media_type="application/json")
 
     return Starlette(routes=[Route("/v1/fwd/{cluster}/{app}/api", noop, methods=["GET", "POST"])])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def pin(pid: int, cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
-        os.sched_setaffinity(pid, {cpu})
-
-
-def pinned(cpu: int) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
-        return ["taskset", "-c", str(cpu)]
-    return []
-
-
-@dataclass
-class Processes:
-    started: list[subprocess.Popen[bytes]]
-
-    def start(self, argv: list[str], cpu: int, **kwargs: object) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(pinned(cpu) + argv, **kwargs)  # type: ignore[call-overload]
-        self.started.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-        if process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            self.stop(process)
-
-
-def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        *extra,
-    ]
 
 
 NGINX_CONF = """
@@ -254,15 +189,6 @@ def start_tenantgate(
 # --- the load ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Result:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-    errors: int
-
-
 WRK_LUA = """
 wrk.method = "POST"
 wrk.body = {body}
@@ -270,43 +196,10 @@ wrk.headers["Content-Type"] = "application/json"
 {auth}
 """
 
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    assert match, text
-    return float(match.group(1)) * _UNIT_MS[match.group(2)]
-
 
 def run_wrk(url: str, token: str | None, connections: int, seconds: float, tmp: Path) -> Result:
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
-    script = tmp / "post.lua"
-    script.write_text(WRK_LUA.format(body=json.dumps(QUERY), auth=auth))
-    argv = [
-        *pinned(LOAD_CPU),
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--latency",
-        "-s",
-        str(script),
-        url,
-    ]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return Result(
-        rps,
-        p50,
-        p99,
-        int(non_2xx.group(1)) if non_2xx else 0,
-        sum(int(g) for g in errors.groups()) if errors else 0,
-    )
+    return wrk(url, WRK_LUA.format(body=json.dumps(QUERY), auth=auth), connections, seconds, tmp)
 
 
 async def _python_load(url: str, token: str | None, connections: int, seconds: float) -> Result:
@@ -381,15 +274,6 @@ def load(url: str, token: str | None, args: argparse.Namespace, tmp: Path) -> Ca
 
 
 # --- the run ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def processes() -> Iterator[Processes]:
-    procs = Processes([])
-    try:
-        yield procs
-    finally:
-        procs.stop_all()
 
 
 def run(args: argparse.Namespace) -> dict[str, Case | None]:

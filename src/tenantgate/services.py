@@ -71,7 +71,7 @@ class Services:
             randomness,
             settings.token_ttl,
         )
-        batch = BatchWriter(db, settings.commit_interval_ms)
+        batch = BatchWriter(settings.database_url, settings.commit_interval_ms)
         limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
         registry = Registry(
             db,

@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tenantgate.storage import models as m
-from tenantgate.storage.database import Database
+from tenantgate.storage.sinks import sink_for, statements
 
 log = structlog.get_logger(__name__)
+
+
+class StorageUnavailable(Exception):
+    """The batch could not be committed: nothing in it may be answered as done."""
 
 
 @dataclass
@@ -32,8 +31,8 @@ class Batch:
 
 
 class BatchWriter:
-    def __init__(self, db: Database, interval_ms: float, max_batch: int = 2000) -> None:
-        self._db = db
+    def __init__(self, database_url: str, interval_ms: float, max_batch: int = 2000) -> None:
+        self._sink = sink_for(database_url)
         self._interval = interval_ms / 1000
         self._max = max_batch
         self._batch = Batch()
@@ -51,6 +50,7 @@ class BatchWriter:
             self._task = None
         if self._batch.audit:
             await self._commit(self._take())
+        await self._sink.close()
 
     def add(
         self,
@@ -96,57 +96,11 @@ class BatchWriter:
                 log.error("batch_commit_failed", error=type(exc).__name__, rows=len(batch.audit))
                 for waiter in batch.waiters:
                     if not waiter.done():
-                        waiter.set_exception(exc)
+                        waiter.set_exception(StorageUnavailable(type(exc).__name__))
                 continue
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_result(None)
 
     async def _commit(self, batch: Batch) -> None:
-        """Core statements on one connection, each an executemany: no ORM unit of work on
-        the token endpoint's path."""
-        async with self._db.engine.begin() as connection:
-            if batch.audit:
-                await connection.execute(_AUDIT, batch.audit)
-            touches: dict[str, list[dict[str, Any]]] = {}
-            for (table, key), at in batch.touches.items():
-                touches.setdefault(table, []).append(_touch_row(table, key, at))
-            for table, rows in touches.items():
-                await connection.execute(_TOUCH[table], rows)
-            if batch.revocations:
-                await _revoke(connection, batch.revocations, batch.audit[0]["at"])
-
-
-_TABLES = m.Base.metadata.tables
-_AUDIT = insert(_TABLES["audit_events"])
-_TOUCH = {
-    "application": update(_TABLES["applications"])
-    .where(_TABLES["applications"].c.application_id == bindparam("k"))
-    .values(last_token_at=bindparam("at")),
-    "secret": update(_TABLES["client_secrets"])
-    .where(_TABLES["client_secrets"].c.secret_id == bindparam("k"))
-    .values(last_used_at=bindparam("at")),
-    "api_user": update(_TABLES["api_users"])
-    .where(
-        (_TABLES["api_users"].c.tenant_id == bindparam("t"))
-        & (_TABLES["api_users"].c.application_id == bindparam("k"))
-    )
-    .values(last_token_at=bindparam("at")),
-}
-
-
-def _touch_row(table: str, key: str, at: float) -> dict[str, Any]:
-    if table == "api_user":
-        tenant_id, application_id = key.split("/", 1)
-        return {"t": tenant_id, "k": application_id, "at": at}
-    return {"k": key, "at": at}
-
-
-async def _revoke(connection: AsyncConnection, revocations: dict[str, float], now: float) -> None:
-    insert_ignoring = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    rows = [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in revocations.items()]
-    table = _TABLES["revoked_tokens"]
-    await connection.execute(insert_ignoring(table).on_conflict_do_nothing(), rows)
-    await connection.execute(
-        insert(_TABLES["changes"]), [{"at": now, "entity": "token", "key": j} for j in revocations]
-    )
+        await self._sink.write(statements(batch.audit, batch.touches, batch.revocations))

@@ -15,7 +15,14 @@ from tenantgate.http import NO_STORE, JSONResponse, client_address, issuer_url, 
 from tenantgate.registry.state import TenantRecord
 from tenantgate.services import Services
 from tenantgate.storage.audit import audit_row
-from tenantgate.tokens.errors import InvalidClient, InvalidRequest, InvalidToken, OAuthError
+from tenantgate.storage.batch import StorageUnavailable
+from tenantgate.tokens.errors import (
+    InvalidClient,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    TemporarilyUnavailable,
+)
 from tenantgate.tokens.issuer import authenticate
 from tenantgate.tokens.request import (
     client_credentials,
@@ -86,7 +93,10 @@ class TokenEndpoints:
             claims = self.s.verifier.decode(token)
         except InvalidToken:
             return Response(status_code=204)
-        await self._revoke(claims, token, f"client:{claims.client_id}", "token.invalidated")
+        try:
+            await self._revoke(claims, token, f"client:{claims.client_id}", "token.invalidated")
+        except OAuthError as error:
+            return oauth_error_response(error)
         return Response(status_code=204)
 
     async def revoke(self, request: Request) -> Response:
@@ -107,7 +117,10 @@ class TokenEndpoints:
         except InvalidToken:
             return Response(status_code=200, headers=NO_STORE)
         if hmac.compare_digest(claims.client_id, credentials.client_id):
-            await self._revoke(claims, token, f"client:{claims.client_id}", "token.revoked")
+            try:
+                await self._revoke(claims, token, f"client:{claims.client_id}", "token.revoked")
+            except OAuthError as error:
+                return oauth_error_response(error)
         return Response(status_code=200, headers=NO_STORE)
 
     async def _revoke(self, claims: AccessClaims, token: str, actor: str, kind: str) -> None:
@@ -123,7 +136,10 @@ class TokenEndpoints:
             jti=claims.jti,
             exp=claims.expires_at,
         )
-        await self.s.batch.write(row, revocation=(claims.jti, claims.expires_at))
+        try:
+            await self.s.batch.write(row, revocation=(claims.jti, claims.expires_at))
+        except StorageUnavailable:
+            raise TemporarilyUnavailable() from None
         self.s.state.revoke(claims.jti, claims.expires_at)
         self.s.verifier.forget(token)
 

@@ -63,6 +63,18 @@ class SlowDown(OAuthError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class TemporarilyUnavailable(OAuthError):
+    """The issuance or invalidation could not be made durable (RFC 6749 §4.1.2.1 code)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    description = "The server cannot record this right now; retry shortly."
+
+    def __init__(self) -> None:
+        super().__init__(reason="storage unavailable")
+        self.headers = {"Retry-After": "1"}
+
+
 class InvalidToken(Exception):
     """A bearer token that must be refused with 401 (RFC 6750 §3.1 invalid_token)."""
 

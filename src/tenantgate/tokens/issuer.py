@@ -15,8 +15,14 @@ from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
 from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
 from tenantgate.storage.audit import audit_row
-from tenantgate.storage.batch import BatchWriter
-from tenantgate.tokens.errors import AccessDenied, InvalidClient, OAuthError, SlowDown
+from tenantgate.storage.batch import BatchWriter, StorageUnavailable
+from tenantgate.tokens.errors import (
+    AccessDenied,
+    InvalidClient,
+    OAuthError,
+    SlowDown,
+    TemporarilyUnavailable,
+)
 from tenantgate.tokens.keys import KeyRing
 from tenantgate.tokens.ratelimit import FailureLimiter
 from tenantgate.tokens.request import ClientCredentials, TokenRequest
@@ -167,7 +173,10 @@ class TokenIssuer:
             ("secret", grant.secret_id): now,
             ("api_user", f"{tenant_id}/{application_id}"): now,
         }
-        await self._batch.write(row, touches)
+        try:
+            await self._batch.write(row, touches)
+        except StorageUnavailable:
+            raise TemporarilyUnavailable() from None
         return {
             "access_token": token,
             "token_type": "Bearer",
