@@ -38,6 +38,7 @@ class BatchWriter:
         self._batch = Batch()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tenantgate-batch-writer")
@@ -48,6 +49,7 @@ class BatchWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await asyncio.gather(*self._running, return_exceptions=True)
         if self._batch.audit:
             await self._commit(self._take())
         await self._sink.close()
@@ -85,22 +87,33 @@ class BatchWriter:
         return batch
 
     async def _run(self) -> None:
+        """Up to ``sink.parallel`` batches in flight: SQLite has one writer, while PostgreSQL
+        overlaps the fsync of one batch with the next (its own group commit does the rest)."""
+        slots = asyncio.Semaphore(self._sink.parallel)
+        running = self._running
         while True:
             await self._wake.wait()
+            await slots.acquire()
             if self._interval and len(self._batch.audit) < self._max:
                 await asyncio.sleep(self._interval)
-            batch = self._take()
-            try:
-                await self._commit(batch)
-            except Exception as exc:
-                log.error("batch_commit_failed", error=type(exc).__name__, rows=len(batch.audit))
-                for waiter in batch.waiters:
-                    if not waiter.done():
-                        waiter.set_exception(StorageUnavailable(type(exc).__name__))
-                continue
+            task = asyncio.create_task(self._settle(self._take(), slots))
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+    async def _settle(self, batch: Batch, slots: asyncio.Semaphore) -> None:
+        try:
+            await self._commit(batch)
+        except Exception as exc:
+            log.error("batch_commit_failed", error=type(exc).__name__, rows=len(batch.audit))
+            for waiter in batch.waiters:
+                if not waiter.done():
+                    waiter.set_exception(StorageUnavailable(type(exc).__name__))
+        else:
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+        finally:
+            slots.release()
 
     async def _commit(self, batch: Batch) -> None:
         await self._sink.write(statements(batch.audit, batch.touches, batch.revocations))

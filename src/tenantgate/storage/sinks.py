@@ -69,12 +69,16 @@ def _audit_params(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 class Sink(Protocol):
+    parallel: int
+
     async def write(self, batch: Statements) -> None: ...
 
     async def close(self) -> None: ...
 
 
 class SqliteSink:
+    parallel = 1
+
     def __init__(self, path: str) -> None:
         self._path = path
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="tenantgate-sqlite-writer")
@@ -112,23 +116,27 @@ class SqliteSink:
 
 
 class PostgresSink:
+    parallel = 4
+
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-        self._connection: Any = None
+        self._pool: Any = None
 
     async def write(self, batch: Statements) -> None:
         import asyncpg
 
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(self._dsn)
-        async with self._connection.transaction():
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self.parallel, statement_cache_size=16
+            )
+        async with self._pool.acquire() as connection, connection.transaction():
             for sql, rows in batch:
-                await self._connection.executemany(_numbered(sql), rows)
+                await connection.executemany(_numbered(sql), rows)
 
     async def close(self) -> None:
-        if self._connection is not None and not self._connection.is_closed():
-            await self._connection.close()
-        self._connection = None
+        if self._pool is not None:
+            await self._pool.close()
+        self._pool = None
 
 
 def _numbered(sql: str) -> str:
