@@ -27,3 +27,18 @@ def test_settings_come_from_the_environment(monkeypatch):
     settings = Settings()
     assert settings.token_ttl == 300
     assert settings.region_urls == {"na": "https://api.na.example.com"}
+
+
+async def test_a_node_with_another_server_secret_says_so_clearly(settings):
+    import pytest
+
+    from tenantgate.services import Services
+    from tenantgate.tokens.keys import WrongServerSecret
+
+    first = Services.build(settings)
+    await first.open(background=False)
+    await first.close()
+    other = Services.build(settings.model_copy(update={"secret_key": "another-secret"}))
+    with pytest.raises(WrongServerSecret, match="TENANTGATE_SECRET_KEY"):
+        await other.open(background=False)
+    await other.close()

@@ -44,7 +44,7 @@ def _view(row: m.AsyncContextPayload) -> PayloadView:
 
 
 def context_id(value: str) -> str:
-    if not CONTEXT_ID.match(value):
+    if not CONTEXT_ID.fullmatch(value):
         raise InvalidInput("the context id must be 1 to 128 URL-safe characters")
     return value
 

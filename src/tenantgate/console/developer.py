@@ -118,7 +118,7 @@ async def _mine(call: Call) -> ApplicationView:
     learns which application ids exist."""
     application_id = call.param("application_id")
     missing = NotFound("No such application among yours.")
-    if not rules.APPLICATION_ID.match(application_id):
+    if not rules.APPLICATION_ID.fullmatch(application_id):
         raise missing
     application = await call.services.registry.get_application(application_id)
     if not call.account.owns(application.owner):

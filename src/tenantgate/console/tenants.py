@@ -234,7 +234,7 @@ async def delete_api_user(call: Call) -> Response:
 async def _mine(call: Call) -> TenantView:
     """The tenant in the URL if the caller administers it; otherwise 404."""
     tenant_id = call.param("tenant_id")
-    if not rules.TENANT_ID.match(tenant_id) or not call.account.administers(tenant_id):
+    if not rules.TENANT_ID.fullmatch(tenant_id) or not call.account.administers(tenant_id):
         raise NotFound("No such tenant among yours.")
     return await call.services.registry.get_tenant(tenant_id)
 
@@ -242,13 +242,13 @@ async def _mine(call: Call) -> TenantView:
 async def _api_user(call: Call) -> tuple[TenantView, ApiUserView]:
     tenant = await _mine(call)
     application_id = call.param("application_id")
-    if not rules.APPLICATION_ID.match(application_id):
+    if not rules.APPLICATION_ID.fullmatch(application_id):
         raise NotFound("This tenant has no API user for that application.")
     return tenant, await call.services.registry.get_api_user(tenant.tenant_id, application_id)
 
 
 async def _lookup(call: Call, application_id: str) -> ApplicationView:
-    if not rules.APPLICATION_ID.match(application_id):
+    if not rules.APPLICATION_ID.fullmatch(application_id):
         raise InvalidInput("An application id is digits only, such as 123456789.")
     try:
         return await call.services.registry.get_application(application_id)

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
@@ -24,6 +25,10 @@ from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
 
 ALGORITHM = "EdDSA"
+
+
+class WrongServerSecret(RuntimeError):
+    """The database's signing keys were sealed under another server secret."""
 
 
 def _b64(data: bytes) -> bytes:
@@ -115,7 +120,14 @@ class KeyRing:
         return retired_at is not None and retired_at + self._ttl + 60 < now
 
     def _unseal(self, row: m.SigningKey) -> SigningKey:
-        private = serialization.load_pem_private_key(self._sealer.open(row.private_key), None)
+        try:
+            pem = self._sealer.open(row.private_key)
+        except InvalidTag:
+            raise WrongServerSecret(
+                f"signing key {row.kid} cannot be decrypted: TENANTGATE_SECRET_KEY (or the "
+                "secret file) differs from the one this database was set up with"
+            ) from None
+        private = serialization.load_pem_private_key(pem, None)
         assert isinstance(private, Ed25519PrivateKey)
         return SigningKey(
             row.kid, private, private.public_key(), row.public_jwk, row.created_at, row.retired_at
