@@ -11,17 +11,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from tenantgate.admin.api import create_admin_api
 from tenantgate.http import JSONResponse
 from tenantgate.services import Services
 from tenantgate.settings import Settings
-from tenantgate.tokens.endpoints import TokenEndpoints
+from tenantgate.tokens.endpoints import TokenEndpoints, TokenFastPath
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, services: Services | None = None) -> ASGIApp:
     settings = settings or Settings()
     services = services or Services.build(settings)
 
@@ -43,15 +44,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    tokens = TokenEndpoints(services)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
-        *TokenEndpoints(services).routes(),
+        *tokens.routes(),
         *_optional_routes(services),
         Mount("/admin/v1", app=create_admin_api(services)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
-    return app
+    return TokenFastPath(app, tokens)
 
 
 async def _start_demo(services: Services) -> None:

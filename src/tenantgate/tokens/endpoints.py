@@ -209,3 +209,23 @@ class TokenEndpoints:
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse(self.s.keys.jwks, headers={"Cache-Control": "public, max-age=300"})
+
+
+class TokenFastPath:
+    """``POST /v1/token`` straight from the server, ahead of the router and the framework's
+    middleware: the token endpoint is one of the two hot paths, and the routing and exception
+    layers cost about as much as the issuing itself. Everything else goes to ``app``."""
+
+    def __init__(self, app: Any, endpoints: TokenEndpoints) -> None:
+        self.app = app
+        self._endpoints = endpoints
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/token" and scope["method"] == "POST":
+            response = await self._endpoints.token(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
