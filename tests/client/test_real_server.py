@@ -195,13 +195,15 @@ async def test_a_tenant_that_has_not_accepted_the_application_is_access_denied(
     assert (raised.value.status, raised.value.error) == (403, "access_denied")
 
 
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
+    """A server that answers 429 after two failures from one address within a minute."""
+    with running_server(tmp_path_factory.mktemp("strict"), failure_limit="2") as server:
+        yield server
+
+
 class TestRateLimit:
     """A server that answers 429 after two failures from one address within a minute."""
-
-    @pytest.fixture(scope="class")
-    def strict_server(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
-        with running_server(tmp_path_factory.mktemp("strict"), failure_limit="2") as server:
-            yield server
 
     @pytest.fixture
     def wrong(self, strict_server: RealServer) -> Integration:
