@@ -21,7 +21,7 @@ from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN, ManualClock
 
-UPSTREAM_TIMEOUT = 2.0
+UPSTREAM_TIMEOUT = 15.0
 MAX_BODY = 64 * 1024
 
 
