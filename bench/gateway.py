@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 BODY = b'{"data":{"items":[{"id":"1","name":"bolt"},{"id":"2","name":"nut"}]}}'
@@ -45,9 +44,11 @@ sys.path.insert(0, str(HERE))
 from harness import (  # noqa: E402
     LOAD_CPU,
     SERVER_CPU,
+    Case,
     Processes,
     Result,
     free_port,
+    median_case,
     pin,
     processes,
     uvicorn_argv,
@@ -247,12 +248,6 @@ async def _python_load(url: str, token: str | None, connections: int, seconds: f
     return Result(len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, bad, errors)
 
 
-@dataclass
-class Case:
-    loaded: Result
-    unloaded: Result
-
-
 def measure(
     url: str, token: str | None, connections: int, args: argparse.Namespace, tmp: Path
 ) -> Result:
@@ -311,20 +306,7 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
                 # The upstream is the server under test in (a), else it shares the load's CPU.
                 pin(upstream.pid, SERVER_CPU if case.startswith("(a)") else LOAD_CPU)
                 runs[case].append(load(*target, args, tmp))
-        return {case: _median(found) if found else None for case, found in runs.items()}
-
-
-def _median(cases: list[Case]) -> Case:
-    def middle(results: list[Result]) -> Result:
-        return Result(
-            rps=statistics.median(r.rps for r in results),
-            p50_ms=statistics.median(r.p50_ms for r in results),
-            p99_ms=statistics.median(r.p99_ms for r in results),
-            non_2xx=sum(r.non_2xx for r in results),
-            errors=sum(r.errors for r in results),
-        )
-
-    return Case(middle([c.loaded for c in cases]), middle([c.unloaded for c in cases]))
+        return {case: median_case(found) if found else None for case, found in runs.items()}
 
 
 def table(results: dict[str, Case | None], connections: int) -> str:

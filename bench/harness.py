@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -147,3 +148,24 @@ def processes() -> Iterator[Processes]:
         yield procs
     finally:
         procs.stop_all()
+
+
+@dataclass
+class Case:
+    """One target measured twice: loaded (many connections) and unloaded (one)."""
+
+    loaded: Result
+    unloaded: Result
+
+
+def median_case(cases: list[Case]) -> Case:
+    def middle(results: list[Result]) -> Result:
+        return Result(
+            rps=statistics.median(r.rps for r in results),
+            p50_ms=statistics.median(r.p50_ms for r in results),
+            p99_ms=statistics.median(r.p99_ms for r in results),
+            non_2xx=sum(r.non_2xx for r in results),
+            errors=sum(r.errors for r in results),
+        )
+
+    return Case(middle([c.loaded for c in cases]), middle([c.unloaded for c in cases]))

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,9 +31,10 @@ sys.path.insert(0, str(HERE))
 
 from harness import (  # noqa: E402
     SERVER_CPU,
+    Case,
     Processes,
-    Result,
     free_port,
+    median_case,
     processes,
     uvicorn_argv,
     wait_port,
@@ -106,12 +105,6 @@ def start_tenantgate(procs: Processes, tmp: Path, database_url: str) -> tuple[st
     return f"http://127.0.0.1:{port}/v1/token", form
 
 
-@dataclass
-class Case:
-    loaded: Result
-    unloaded: Result
-
-
 def measure(url: str, form: str, args: argparse.Namespace, tmp: Path) -> Case:
     lua = LUA.format(body=form)
     wrk(url, lua, args.connections, args.warmup, tmp)
@@ -152,7 +145,7 @@ def run(args: argparse.Namespace) -> dict[str, Case]:
             procs.stop_all()
             if args.postgres:
                 asyncio.run(_pg(asyncpg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    return {case: _median([r[case] for r in rounds]) for case in targets}
+    return {case: median_case([r[case] for r in rounds]) for case in targets}
 
 
 async def _pg(asyncpg, statement: str) -> None:  # type: ignore[no-untyped-def]
@@ -161,19 +154,6 @@ async def _pg(asyncpg, statement: str) -> None:  # type: ignore[no-untyped-def]
         await connection.execute(statement)
     finally:
         await connection.close()
-
-
-def _median(cases: list[Case]) -> Case:
-    def middle(results: list[Result]) -> Result:
-        return Result(
-            rps=statistics.median(r.rps for r in results),
-            p50_ms=statistics.median(r.p50_ms for r in results),
-            p99_ms=statistics.median(r.p99_ms for r in results),
-            non_2xx=sum(r.non_2xx for r in results),
-            errors=sum(r.errors for r in results),
-        )
-
-    return Case(middle([c.loaded for c in cases]), middle([c.unloaded for c in cases]))
 
 
 def table(results: dict[str, Case], connections: int) -> str:

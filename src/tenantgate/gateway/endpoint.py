@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 from urllib.parse import quote
 
 import structlog
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from tenantgate.gateway.errors import (
     Forbidden,
@@ -38,11 +37,6 @@ from tenantgate.tokens.errors import InsufficientScope, InvalidToken
 from tenantgate.tokens.verifier import Access, TokenVerifier
 
 log = structlog.get_logger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 PATH = "/v1/fwd/{cluster}/{app}/api"
 # Upstream answers up to this size (by Content-Length) are read whole before the status is

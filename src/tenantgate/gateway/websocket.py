@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 import structlog
 from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from tenantgate.clock import Clock
 from tenantgate.gateway.errors import Forbidden
@@ -47,11 +48,6 @@ from tenantgate.tokens.errors import InsufficientScope
 from tenantgate.tokens.verifier import AccessClaims, TokenVerifier
 
 log = structlog.get_logger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 PATH = "/v1/ws"
 CHECK_INTERVAL = 1.0
