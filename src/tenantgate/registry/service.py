@@ -6,6 +6,8 @@ the token endpoint and the gateway obey it from the next request on."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,26 +71,10 @@ class Registry:
             )
             session.add(row)
             await session.flush()
-            secret, plain = self._new_secret(application_id, now)
-            session.add(secret)
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "application.created", actor, now, application_id=application_id, name=name
-                    )
-                )
+            _audit(
+                session, "application.created", actor, now, application_id=application_id, name=name
             )
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "secret.created",
-                        actor,
-                        now,
-                        application_id=application_id,
-                        secret_id=secret.secret_id,
-                    )
-                )
-            )
+            secret, plain = self._add_secret(session, application_id, actor, now)
             record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
         view = ApplicationView.of(row, [secret])
@@ -122,9 +108,7 @@ class Registry:
                 row.status = status
                 row.updated_at = now
                 kind = "application.suspended" if status == "suspended" else "application.activated"
-                session.add(
-                    m.AuditEvent(**audit_row(kind, actor, now, application_id=application_id))
-                )
+                _audit(session, kind, actor, now, application_id=application_id)
                 record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
         return await self.get_application(application_id)
@@ -136,19 +120,7 @@ class Registry:
             active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
             if len(active) >= MAX_ACTIVE_SECRETS:
                 raise Conflict("an application has at most two active secrets; retire one first")
-            secret, plain = self._new_secret(application_id, now)
-            session.add(secret)
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "secret.created",
-                        actor,
-                        now,
-                        application_id=application_id,
-                        secret_id=secret.secret_id,
-                    )
-                )
-            )
+            secret, plain = self._add_secret(session, application_id, actor, now)
             record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
         return NewSecret(application_id, secret.secret_id, plain)
@@ -156,35 +128,20 @@ class Registry:
     async def replace_secrets(self, application_id: str, actor: str) -> NewSecret:
         """Retire every active secret and issue one new one, in one transaction."""
         now = self._clock()
-        async with self._db.begin() as session:
-            await self._application(session, application_id)
+        async with self._db.begin_serialized() as session:
+            await self._application(session, application_id, lock=True)
             for old in await self._secrets(session, application_id):
                 if old.retired_at is None:
                     old.retired_at = now
-                    session.add(
-                        m.AuditEvent(
-                            **audit_row(
-                                "secret.retired",
-                                actor,
-                                now,
-                                application_id=application_id,
-                                secret_id=old.secret_id,
-                            )
-                        )
-                    )
-            secret, plain = self._new_secret(application_id, now)
-            session.add(secret)
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "secret.created",
+                    _audit(
+                        session,
+                        "secret.retired",
                         actor,
                         now,
                         application_id=application_id,
-                        secret_id=secret.secret_id,
+                        secret_id=old.secret_id,
                     )
-                )
-            )
+            secret, plain = self._add_secret(session, application_id, actor, now)
             record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
         return NewSecret(application_id, secret.secret_id, plain)
@@ -199,16 +156,13 @@ class Registry:
                 raise NotFound("no such secret for this application")
             if secret.retired_at is None:
                 secret.retired_at = now
-                session.add(
-                    m.AuditEvent(
-                        **audit_row(
-                            "secret.retired",
-                            actor,
-                            now,
-                            application_id=application_id,
-                            secret_id=secret_id,
-                        )
-                    )
+                _audit(
+                    session,
+                    "secret.retired",
+                    actor,
+                    now,
+                    application_id=application_id,
+                    secret_id=secret_id,
                 )
                 record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
@@ -231,18 +185,15 @@ class Registry:
                 updated_at=now,
             )
             session.add(row)
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "tenant.created",
-                        actor,
-                        now,
-                        tenant_id=tenant_id,
-                        name=name,
-                        region=region,
-                        cluster=cluster,
-                    )
-                )
+            _audit(
+                session,
+                "tenant.created",
+                actor,
+                now,
+                tenant_id=tenant_id,
+                name=name,
+                region=region,
+                cluster=cluster,
             )
             record(session, "tenant", tenant_id, now)
         await self._feed.apply("tenant", tenant_id)
@@ -290,11 +241,7 @@ class Registry:
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = now
-            session.add(
-                m.AuditEvent(
-                    **audit_row("tenant.updated", actor, now, tenant_id=tenant_id, **changes)
-                )
-            )
+            _audit(session, "tenant.updated", actor, now, tenant_id=tenant_id, **changes)
             record(session, "tenant", tenant_id, now)
         await self._feed.apply("tenant", tenant_id)
         return await self.get_tenant(tenant_id)
@@ -320,17 +267,14 @@ class Registry:
                 row = m.TenantApp(tenant_id=tenant_id, name=name, created_at=now)
                 session.add(row)
             row.graphql_url, row.websocket_url, row.updated_at = graphql_url, websocket_url, now
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "app.put",
-                        actor,
-                        now,
-                        tenant_id=tenant_id,
-                        app=name,
-                        graphql_url=graphql_url,
-                    )
-                )
+            _audit(
+                session,
+                "app.put",
+                actor,
+                now,
+                tenant_id=tenant_id,
+                app=name,
+                graphql_url=graphql_url,
             )
             record(session, "tenant", tenant_id, now)
         await self._feed.apply("tenant", tenant_id)
@@ -346,9 +290,7 @@ class Registry:
             if row is None:
                 raise NotFound("no such app on this tenant")
             await session.delete(row)
-            session.add(
-                m.AuditEvent(**audit_row("app.deleted", actor, now, tenant_id=tenant_id, app=name))
-            )
+            _audit(session, "app.deleted", actor, now, tenant_id=tenant_id, app=name)
             record(session, "tenant", tenant_id, now)
         await self._feed.apply("tenant", tenant_id)
 
@@ -395,18 +337,15 @@ class Registry:
             )
             row.updated_at = now
             kind = _api_user_event(created, was_enabled, enabled)
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        kind,
-                        actor,
-                        now,
-                        tenant_id=tenant_id,
-                        application_id=application_id,
-                        enabled=enabled,
-                        apps=apps,
-                    )
-                )
+            _audit(
+                session,
+                kind,
+                actor,
+                now,
+                tenant_id=tenant_id,
+                application_id=application_id,
+                enabled=enabled,
+                apps=apps,
             )
             record(session, "api_user", key, now)
         await self._feed.apply("api_user", key)
@@ -451,16 +390,13 @@ class Registry:
             row = await self._api_user(session, tenant_id, application_id)
             row.deleted_at, row.enabled, row.updated_at = now, False, now
             row.generation += 1
-            session.add(
-                m.AuditEvent(
-                    **audit_row(
-                        "api_user.deleted",
-                        actor,
-                        now,
-                        tenant_id=tenant_id,
-                        application_id=application_id,
-                    )
-                )
+            _audit(
+                session,
+                "api_user.deleted",
+                actor,
+                now,
+                tenant_id=tenant_id,
+                application_id=application_id,
             )
             record(session, "api_user", key, now)
         await self._feed.apply("api_user", key)
@@ -473,6 +409,21 @@ class Registry:
         return [AuditView.of(r) for r in rows]
 
     # helpers
+
+    def _add_secret(
+        self, session: AsyncSession, application_id: str, actor: str, now: float
+    ) -> tuple[m.ClientSecret, str]:
+        secret, plain = self._new_secret(application_id, now)
+        session.add(secret)
+        _audit(
+            session,
+            "secret.created",
+            actor,
+            now,
+            application_id=application_id,
+            secret_id=secret.secret_id,
+        )
+        return secret, plain
 
     def _new_secret(self, application_id: str, now: float) -> tuple[m.ClientSecret, str]:
         plain = SECRET_PREFIX + self._random.secret(32)
@@ -542,3 +493,7 @@ def _api_user_event(created: bool, was_enabled: bool, enabled: bool) -> str:
     if was_enabled != enabled:
         return "api_user.enabled" if enabled else "api_user.disabled"
     return "api_user.updated"
+
+
+def _audit(session: AsyncSession, kind: str, actor: str, now: float, **fields: Any) -> None:
+    session.add(m.AuditEvent(**audit_row(kind, actor, now, **fields)))
