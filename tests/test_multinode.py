@@ -74,3 +74,31 @@ async def test_a_new_signing_key_is_picked_up_by_the_other_node(client, services
     await services.keys.rotate("test")
     token = (await f.get_token(client, setup))["access_token"]
     await becomes(True, second_node, token, within=1.0)
+
+
+async def test_a_new_admin_token_replaces_the_old_one_on_running_nodes(settings):
+    unset = settings.model_copy(update={"admin_token": None, "change_poll_interval": 0.2})
+    first, second = Services.build(unset), Services.build(unset)
+    await first.open()
+    await second.open()
+    try:
+        transport = httpx.ASGITransport(app=create_app(unset, second))
+        async with httpx.AsyncClient(transport=transport, base_url="https://b.test") as node_b:
+
+            async def accepted_within_a_second(token: str) -> None:
+                deadline = time.monotonic() + 1.0
+                bearer = {"Authorization": f"Bearer {token}"}
+                while (await node_b.get("/admin/v1/tenants", headers=bearer)).status_code != 200:
+                    assert time.monotonic() < deadline, "the other node never took the token"
+                    await asyncio.sleep(0.05)
+
+            old = await first.reset_admin_token()
+            await accepted_within_a_second(old)
+            await accepted_within_a_second(await first.reset_admin_token())
+            stale = await node_b.get(
+                "/admin/v1/tenants", headers={"Authorization": f"Bearer {old}"}
+            )
+            assert stale.status_code == 401
+    finally:
+        await second.close()
+        await first.close()

@@ -16,8 +16,9 @@ from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
 from tenantgate.settings import Settings
 from tenantgate.storage import models as m
+from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter
-from tenantgate.storage.changes import ChangeFeed
+from tenantgate.storage.changes import ChangeFeed, record
 from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
 from tenantgate.tokens.issuer import TokenIssuer
@@ -131,6 +132,8 @@ class Services:
     async def _on_change(self, entity: str, _key: str) -> None:
         if entity == "keys":
             await self.keys.load()
+        elif entity == "admin_token":
+            await self._admin_token()
 
     async def _admin_token(self) -> None:
         if self.settings.admin_token:
@@ -155,5 +158,7 @@ class Services:
                 session.add(m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token)))
             else:
                 row.value = sha256_hex(token)
+            session.add(m.AuditEvent(**audit_row("admin_token.reset", "cli", self.clock())))
+            record(session, "admin_token", ADMIN_TOKEN_KEY, self.clock())
         self.admin_token_hash = sha256_hex(token)
         return token

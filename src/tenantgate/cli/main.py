@@ -74,7 +74,7 @@ def migrate() -> None:
 
 @app.command("admin-token")
 def admin_token() -> None:
-    """Make a new admin token (the old one stops working once the server restarts)."""
+    """Make a new admin token; running servers drop the old one within a second."""
     token = run(lambda s: s.reset_admin_token())
     typer.echo(token)
 
