@@ -121,3 +121,29 @@ async def test_the_block_is_on_the_audit_trail(server):
         headers=f.ADMIN,
     )
     assert "rate_limited" in [e["reason"] for e in refused_while_blocked.json()]
+
+
+async def test_guessing_at_revocation_and_introspection_counts_the_same(server):
+    clock = ManualClock()
+    _services, client = await limited_server(server, clock)
+    setup = await f.accepted_setup(client)
+    token = (await f.get_token(client, setup))["access_token"]
+    guess = {"client_id": setup.client_id, "client_secret": "tgs_guess", "token": token}
+
+    for _ in range(LIMIT):
+        wrong = await client.post("/v1/token/revoke", data=guess)
+        assert_oauth_error(wrong, 403, "invalid_client")
+    blocked = await client.post("/v1/token", data=setup.form())
+    assert_oauth_error(blocked, 429, "slow_down")
+    right = {**guess, "client_secret": setup.client_secret}
+    assert_oauth_error(await client.post("/v1/token/revoke", data=right), 429, "slow_down")
+
+    clock.advance(WINDOW + 1)
+    bad_bearer = {"Authorization": "Bearer tga_guess"}
+    for _ in range(LIMIT):
+        refused = await client.post(
+            "/v1/token/introspect", data={"token": token}, headers=bad_bearer
+        )
+        assert_oauth_error(refused, 403, "invalid_client")
+    again = await client.post("/v1/token/introspect", data={"token": token}, headers=f.ADMIN)
+    assert_oauth_error(again, 429, "slow_down")

@@ -21,10 +21,12 @@ from tenantgate.tokens.errors import (
     InvalidRequest,
     InvalidToken,
     OAuthError,
+    SlowDown,
     TemporarilyUnavailable,
 )
 from tenantgate.tokens.issuer import authenticate
 from tenantgate.tokens.request import (
+    ClientCredentials,
     client_credentials,
     parse_form,
     parse_token_request,
@@ -106,7 +108,7 @@ class TokenEndpoints:
             fields = parse_form(await request.body())
             credentials = client_credentials(fields, request.headers.get("authorization"))
             assert credentials is not None
-            authenticate(self.s.state, self.s.hasher, credentials)
+            self._authenticate(request, credentials.client_id, credentials)
             token = fields.get("token")
             if not token:
                 raise InvalidRequest("Missing token.")
@@ -177,15 +179,40 @@ class TokenEndpoints:
     def _introspection_caller(self, request: Request, fields: dict[str, str]) -> None:
         authorization = request.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            presented = sha256_hex(authorization[7:].strip())
-            if self.s.admin_token_hash and hmac.compare_digest(presented, self.s.admin_token_hash):
-                return
-            raise InvalidClient("The introspection credential is not valid.")
+            self._authenticate(request, "", None, authorization[7:].strip())
+            return
         credentials = client_credentials(fields, authorization or None)
         assert credentials is not None
-        authenticate(self.s.state, self.s.hasher, credentials)
+        self._authenticate(request, credentials.client_id, credentials)
         if credentials.client_id not in self.s.settings.introspection_clients:
             raise InvalidClient("This client may not introspect tokens.", reason="not allowed")
+
+    def _authenticate(
+        self,
+        request: Request,
+        who: str,
+        credentials: ClientCredentials | None,
+        admin_token: str | None = None,
+    ) -> None:
+        """Client (or operator) authentication for revocation and introspection, under the
+        same failure limit as the token endpoint: guesses cost the same everywhere. A wrong
+        operator token counts against the address only, so nobody can lock the operator out."""
+        address = "address:" + client_address(request, self.s.settings)
+        keys = (address,) if credentials is None else ("client:" + who[:64], address)
+        wait = self.s.limiter.retry_after(*keys)
+        if wait is not None:
+            raise SlowDown(wait)
+        try:
+            if credentials is not None:
+                authenticate(self.s.state, self.s.hasher, credentials)
+                return
+            expected = self.s.admin_token_hash
+            presented = sha256_hex(admin_token or "")
+            if not expected or not hmac.compare_digest(presented, expected):
+                raise InvalidClient("The introspection credential is not valid.")
+        except InvalidClient:
+            self.s.limiter.fail(*keys)
+            raise
 
     async def metadata(self, request: Request) -> Response:
         issuer = issuer_url(request, self.s.settings)
