@@ -85,16 +85,16 @@ async def test_a_new_admin_token_replaces_the_old_one_on_running_nodes(settings)
         transport = httpx.ASGITransport(app=create_app(unset, second))
         async with httpx.AsyncClient(transport=transport, base_url="https://b.test") as node_b:
 
-            async def accepted_within_a_second(token: str) -> None:
-                deadline = time.monotonic() + 1.0
+            async def accepted_soon(token: str) -> None:
+                deadline = time.monotonic() + 3.0
                 bearer = {"Authorization": f"Bearer {token}"}
                 while (await node_b.get("/admin/v1/tenants", headers=bearer)).status_code != 200:
                     assert time.monotonic() < deadline, "the other node never took the token"
                     await asyncio.sleep(0.05)
 
             old = await first.reset_admin_token()
-            await accepted_within_a_second(old)
-            await accepted_within_a_second(await first.reset_admin_token())
+            await accepted_soon(old)
+            await accepted_soon(await first.reset_admin_token())
             stale = await node_b.get(
                 "/admin/v1/tenants", headers={"Authorization": f"Bearer {old}"}
             )

@@ -78,3 +78,25 @@ def test_an_unknown_id_is_a_one_line_error_and_exit_1(database_url, tmp_path, mo
     result = CliRunner().invoke(app, ["app", "get", "999999999999"])
     assert result.exit_code == 1
     assert "no application" in result.output
+
+
+async def test_ids_never_start_like_an_option(settings):
+    """Random bytes that would spell '-' first (63 is '_', 62 is '-') still give ids that start
+    with a letter or digit."""
+    from itertools import cycle
+
+    from tenantgate.clock import Randomness
+    from tenantgate.services import Services
+
+    stream = cycle([62, 63, 62, 7, 9, 11, 13])
+    services = Services.build(
+        settings, randomness=Randomness(token_bytes=lambda n: bytes(next(stream) for _ in range(n)))
+    )
+    await services.open(background=False)
+    try:
+        tenant = await services.registry.create_tenant("Dash", "eu", "cluster-release", "test")
+        application, _ = await services.registry.create_application("Dash", "test")
+    finally:
+        await services.close()
+    assert len(tenant.tenant_id) == 21 and tenant.tenant_id[0].isalnum()
+    assert application.client_id[0].isalnum()

@@ -444,7 +444,9 @@ class Registry:
 
     async def _unused_tenant_id(self, session: AsyncSession) -> str:
         while True:
-            candidate = self._random.urlsafe(21)
+            # 21 URL-safe characters, the first a letter or digit so that no command line
+            # takes the id for an option.
+            candidate = self._random.alnum(1) + self._random.urlsafe(20)
             if await session.get(m.Tenant, candidate) is None:
                 return candidate
 
