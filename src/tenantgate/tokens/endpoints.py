@@ -56,6 +56,7 @@ class TokenEndpoints:
 
     async def token(self, request: Request) -> Response:
         settings = self.s.settings
+        base = public_base_url(request, settings)
         try:
             token_request = parse_token_request(
                 request.headers.get("content-type", ""),
@@ -65,16 +66,18 @@ class TokenEndpoints:
             body = await self.s.issuer.issue(
                 token_request,
                 client_address(request, settings),
-                issuer_url(request, settings),
-                lambda tenant, apps: self._urls(request, tenant, apps),
+                settings.issuer or base,
+                lambda tenant, apps: self._urls(base, tenant, apps),
             )
         except OAuthError as error:
             return oauth_error_response(error)
         return JSONResponse(body, headers=NO_STORE)
 
-    def _urls(self, request: Request, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
+    def _urls(self, base: str, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
+        """``base`` is the deployment's base URL, computed once per request; a tenant's region
+        may override it."""
         settings = self.s.settings
-        base = public_base_url(request, settings, tenant.region)
+        base = settings.region_urls.get(tenant.region, base).rstrip("/")
         websocket = settings.websocket_url or base.replace("http", "ws", 1) + "/v1/ws"
         return {
             "asyncContextUpload": base + "/v1/asyncContext/{AsyncContextId}/upload",

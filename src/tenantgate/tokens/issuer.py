@@ -6,6 +6,7 @@ commit, and the response waits for that commit so that every token answered is o
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,8 +54,6 @@ def authenticate(
 
 
 def _matching_secret(application: ApplicationRecord, digest: str) -> str | None:
-    import hmac
-
     found = None
     for secret in application.secrets:
         if hmac.compare_digest(secret.secret_hash, digest) and secret.retired_at is None:
