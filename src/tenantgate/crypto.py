@@ -40,10 +40,12 @@ class SecretHasher:
     keyed hash is as strong as a slow password hash here, and keeps the token endpoint fast."""
 
     def __init__(self, pepper: bytes) -> None:
-        self._pepper = pepper
+        self._keyed = hmac.new(pepper, digestmod=hashlib.sha256)  # copied per hash: no re-keying
 
     def hash(self, secret: str) -> str:
-        return hmac.new(self._pepper, secret.encode(), hashlib.sha256).hexdigest()
+        keyed = self._keyed.copy()
+        keyed.update(secret.encode())
+        return keyed.hexdigest()
 
     def matches(self, secret: str, stored: str) -> bool:
         return hmac.compare_digest(self.hash(secret), stored)

@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tenantgate.settings import Settings
 
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class BodyTooLarge(Exception):
+    """The request body is longer than the endpoint accepts."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body from a bare ASGI ``receive``; ``None`` if the client went away.
+    A body over ``limit`` bytes is refused without reading the rest."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLarge()
+        if not message.get("more_body", False):
+            return body
+
+
+async def send_json(send: Send, status: int, content: Any, headers: Mapping[str, str]) -> None:
+    """A JSON response through a bare ASGI ``send``."""
+    body = orjson.dumps(content)
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+        *[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 class JSONResponse(Response):
@@ -23,21 +56,30 @@ class JSONResponse(Response):
 
 
 def client_address(request: Request, settings: Settings) -> str:
+    return scope_client_address(request.scope, request.headers, settings)
+
+
+def scope_client_address(scope: Scope, headers: Mapping[str, str], settings: Settings) -> str:
+    """The caller's address; ``headers`` is any mapping of lower-case names (the fast paths
+    read them straight from the ASGI scope)."""
     if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
+        forwarded = headers.get("x-forwarded-for")
         if forwarded:
             return forwarded.split(",", 1)[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def request_base_url(request: Request, settings: Settings) -> str:
-    """The base URL the request came in on. Read from the ASGI scope rather than
-    ``request.url``, which builds a URL object: this runs twice per token issued. A Host header
-    that is not a plain host[:port] is ignored in favour of the listening address."""
-    scope = request.scope
-    scheme, host = scope["scheme"], request.headers.get("host", "")
+    return scope_base_url(request.scope, request.headers, settings)
+
+
+def scope_base_url(scope: Scope, headers: Mapping[str, str], settings: Settings) -> str:
+    """The base URL the request came in on, read from the ASGI scope rather than built as a
+    URL object. A Host header that is not a plain host[:port] is ignored in favour of the
+    listening address."""
+    scheme, host = scope["scheme"], headers.get("host", "")
     if settings.trust_forwarded_for:
-        headers = request.headers
         scheme = headers.get("x-forwarded-proto", scheme).split(",", 1)[0].strip()
         host = headers.get("x-forwarded-host", host).split(",", 1)[0].strip()
     if not _HOST.match(host):

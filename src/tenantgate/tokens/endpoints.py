@@ -4,14 +4,27 @@ introspection, RFC 8414 metadata and the JWKS. Handlers translate; the rules are
 from __future__ import annotations
 
 import hmac
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from tenantgate.crypto import sha256_hex
-from tenantgate.http import NO_STORE, JSONResponse, client_address, issuer_url, public_base_url
+from tenantgate.http import (
+    NO_STORE,
+    BodyTooLarge,
+    JSONResponse,
+    client_address,
+    issuer_url,
+    public_base_url,
+    read_body,
+    scope_base_url,
+    scope_client_address,
+    send_json,
+)
 from tenantgate.registry.state import TenantRecord
 from tenantgate.services import Services
 from tenantgate.storage.audit import audit_row
@@ -26,6 +39,7 @@ from tenantgate.tokens.errors import (
 )
 from tenantgate.tokens.issuer import authenticate
 from tenantgate.tokens.request import (
+    MAX_BODY,
     ClientCredentials,
     client_credentials,
     parse_form,
@@ -34,19 +48,21 @@ from tenantgate.tokens.request import (
 )
 from tenantgate.tokens.verifier import AccessClaims
 
+URLS_CACHE_SIZE = 1024
+
 
 def oauth_error_response(error: OAuthError) -> JSONResponse:
-    body = {"error": error.error, "error_description": error.description}
-    return JSONResponse(body, status_code=error.status_code, headers={**NO_STORE, **error.headers})
+    return JSONResponse(error.body, status_code=error.status_code, headers=error.response_headers)
 
 
 class TokenEndpoints:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self._urls_cache: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def routes(self) -> list[Route]:
+        """``POST /v1/token`` is not among them: :class:`TokenFastPath` serves it."""
         return [
-            Route("/v1/token", self.token, methods=["POST"]),
             Route("/v1/token", self.invalidate, methods=["DELETE"]),
             Route("/v1/token/revoke", self.revoke, methods=["POST"]),
             Route("/v1/token/introspect", self.introspect, methods=["POST"]),
@@ -54,28 +70,43 @@ class TokenEndpoints:
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
         ]
 
-    async def token(self, request: Request) -> Response:
+    async def token(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/token`` as a bare ASGI handler, called by :class:`TokenFastPath` ahead of
+        the router: no request or response objects, headers read once from the scope."""
         settings = self.s.settings
-        base = public_base_url(request, settings)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         try:
+            body = await _read_body(receive)
+            if body is None:
+                return
             token_request = parse_token_request(
-                request.headers.get("content-type", ""),
-                await request.body(),
-                request.headers.get("authorization"),
+                headers.get("content-type", ""), body, headers.get("authorization")
             )
-            body = await self.s.issuer.issue(
+            base = settings.public_url or scope_base_url(scope, headers, settings)
+            result = await self.s.issuer.issue(
                 token_request,
-                client_address(request, settings),
+                scope_client_address(scope, headers, settings),
                 settings.issuer or base,
-                lambda tenant, apps: self._urls(base, tenant, apps),
+                partial(self._urls, base),
             )
         except OAuthError as error:
-            return oauth_error_response(error)
-        return JSONResponse(body, headers=NO_STORE)
+            await send_json(send, error.status_code, error.body, error.response_headers)
+            return
+        await send_json(send, 200, result, NO_STORE)
 
     def _urls(self, base: str, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
-        """``base`` is the deployment's base URL, computed once per request; a tenant's region
-        may override it."""
+        """The ``urls`` block, built once per base URL, tenant location and app list and then
+        shared (it is only ever serialised)."""
+        key = (base, tenant.region, tenant.cluster, *apps)
+        urls = self._urls_cache.get(key)
+        if urls is None:
+            if len(self._urls_cache) >= URLS_CACHE_SIZE:
+                self._urls_cache.clear()
+            urls = self._urls_cache[key] = self._build_urls(base, tenant, apps)
+        return urls
+
+    def _build_urls(self, base: str, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
+        """``base`` is the deployment's base URL; a tenant's region may override it."""
         settings = self.s.settings
         base = settings.region_urls.get(tenant.region, base).rstrip("/")
         websocket = settings.websocket_url or base.replace("http", "ws", 1) + "/v1/ws"
@@ -241,6 +272,13 @@ class TokenEndpoints:
         return JSONResponse(self.s.keys.jwks, headers={"Cache-Control": "public, max-age=300"})
 
 
+async def _read_body(receive: Receive) -> bytes | None:
+    try:
+        return await read_body(receive, MAX_BODY)
+    except BodyTooLarge:
+        raise InvalidRequest("The request body is too large.") from None
+
+
 class TokenFastPath:
     """``POST /v1/token`` straight from the server, ahead of the router and the framework's
     middleware: the token endpoint is one of the two hot paths, and the routing and exception
@@ -253,9 +291,8 @@ class TokenFastPath:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/v1/token" and scope["method"] == "POST":
-            response = await self._endpoints.token(Request(scope, receive))
-            await response(scope, receive, send)
+            await self._endpoints.token(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -18,6 +18,15 @@ class OAuthError(Exception):
         self.reason = reason or self.error
         self.headers: dict[str, str] = {}
 
+    @property
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """An error of the Token API is never cached (RFC 6749 §5.2)."""
+        return {"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers}
+
 
 class InvalidRequest(OAuthError):
     error = "invalid_request"

@@ -38,6 +38,10 @@ class Grant:
     apps: list[str]
 
 
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def authenticate(
     state: RegistryState, hasher: SecretHasher, credentials: ClientCredentials
 ) -> tuple[ApplicationRecord, str]:
@@ -100,6 +104,7 @@ class TokenIssuer:
         self._random = randomness
         self._ttl = ttl
         self._audience = audience
+        self._last_expiry = (0, _iso(0))
 
     async def issue(
         self,
@@ -180,11 +185,18 @@ class TokenIssuer:
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": self._ttl,
-            "expires_at": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires_at": self._expires_at(exp),
             "scope": f"tenantid:{tenant_id}",
             "tenant_id": tenant_id,
             "urls": urls(grant.tenant, grant.apps),
         }
+
+    def _expires_at(self, exp: int) -> str:
+        """ISO 8601, formatted once per second rather than once per token."""
+        cached = self._last_expiry
+        if cached[0] != exp:
+            cached = self._last_expiry = (exp, _iso(exp))
+        return cached[1]
 
     def _refuse(
         self,

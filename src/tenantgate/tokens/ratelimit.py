@@ -18,6 +18,8 @@ class FailureLimiter:
 
     def retry_after(self, *keys: str) -> int | None:
         """Seconds to wait if any key is over its limit, else None."""
+        if not self._failures:
+            return None
         now = self._clock()
         waits = [self._wait(key, now) for key in keys]
         blocked = [w for w in waits if w is not None]
