@@ -32,7 +32,7 @@ async def test_the_life_of_an_application_on_the_audit_trail(client):
 
     events = await audit(client, application_id=setup.application_id)
 
-    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)
+    assert [e["at"] for e in events] == sorted((e["at"] for e in events), reverse=True)
     kinds = [e["kind"] for e in events if e["kind"] != "token.refused"]
     assert kinds == [
         "api_user.deleted",

@@ -255,7 +255,7 @@ def _audit_routes(router: APIRouter, services: Services) -> None:
         since: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
         until: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
         before_id: int | None = Query(
-            None, ge=1, le=MAX_ID, description="For paging: events older than this id."
+            None, ge=1, le=MAX_ID, description="For paging: the events after this one."
         ),
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Any:

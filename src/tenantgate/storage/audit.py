@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.storage import models as m
@@ -55,6 +55,16 @@ async def query_audit(
     if until is not None:
         query = query.where(m.AuditEvent.at < until)
     if before_id is not None:
-        query = query.where(m.AuditEvent.id < before_id)
-    query = query.order_by(m.AuditEvent.id.desc()).limit(limit)
+        query = query.where(await _older_than(session, before_id))
+    query = query.order_by(m.AuditEvent.at.desc(), m.AuditEvent.id.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def _older_than(session: AsyncSession, event_id: int) -> ColumnElement[bool]:
+    """Events are ordered by when they happened, then by id: rows queued for a group commit
+    (or written by another node) may get their ids after rows of later events."""
+    at = await session.scalar(select(m.AuditEvent.at).where(m.AuditEvent.id == event_id))
+    if at is None:
+        return m.AuditEvent.id < event_id
+    event = m.AuditEvent
+    return or_(event.at < at, and_(event.at == at, event.id < event_id))

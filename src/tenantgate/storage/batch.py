@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from tenantgate.storage.sinks import sink_for, statements
+from tenantgate.storage.sinks import sink_for, writes
 
 log = structlog.get_logger(__name__)
+
+
+TOUCH_EVERY = 1.0
+"""Seconds: "last used" times (of an application, a secret, an API user) are written at most
+this often per record, so that a busy client's tokens are plain inserts."""
 
 
 class StorageUnavailable(Exception):
@@ -39,6 +45,7 @@ class BatchWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._touched: dict[tuple[str, str], float] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tenantgate-batch-writer")
@@ -64,7 +71,10 @@ class BatchWriter:
         batch = self._batch
         batch.audit.append(audit)
         if touches:
-            batch.touches.update(touches)
+            written = self._touched
+            for key, at in touches.items():
+                if at - written.get(key, -math.inf) >= TOUCH_EVERY:
+                    batch.touches[key] = written[key] = at
         if revocation:
             batch.revocations[revocation[0]] = revocation[1]
         self._wake.set()
@@ -116,4 +126,4 @@ class BatchWriter:
             slots.release()
 
     async def _commit(self, batch: Batch) -> None:
-        await self._sink.write(statements(batch.audit, batch.touches, batch.revocations))
+        await self._sink.write(writes(batch.audit, batch.touches, batch.revocations))
