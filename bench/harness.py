@@ -70,6 +70,7 @@ class Processes:
 
 
 def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:
+    """uvicorn as ``tenantgate serve`` runs it (no access log, no proxy-header rewriting)."""
     return [
         sys.executable,
         "-m",
@@ -87,6 +88,7 @@ def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:
         "--http",
         "httptools",
         "--no-access-log",
+        "--no-proxy-headers",
         "--log-level",
         "warning",
         *extra,
