@@ -6,6 +6,9 @@ import asyncio
 import base64
 from urllib.parse import urlencode
 
+import httpx
+
+from tenantgate.app import create_app
 from tests import factories as f
 from tests.tokens.calls import assert_oauth_error, basic
 
@@ -275,3 +278,22 @@ async def test_a_nul_in_a_form_client_id_is_invalid_request(client):
 
     assert_oauth_error(refused, 400, "invalid_request")
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_another_method_on_the_token_endpoint_is_405_allowing_post_and_delete(client):
+    for method in ("GET", "PUT", "PATCH"):
+        response = await client.request(method, "/v1/token")
+
+        assert response.status_code == 405
+        assert set(response.headers["allow"].split(", ")) == {"POST", "DELETE"}
+
+
+async def test_the_router_issues_tokens_too_when_the_fast_path_is_bypassed(client, services):
+    setup = await f.accepted_setup(client)
+    router_only = create_app(services.settings, services).app  # the app behind TokenFastPath
+    transport = httpx.ASGITransport(app=router_only)
+    async with httpx.AsyncClient(transport=transport, base_url="https://tg.example.test") as c:
+        response = await c.post("/v1/token", data=setup.form())
+
+    assert response.status_code == 200
+    assert response.json()["tenant_id"] == setup.tenant_id

@@ -61,9 +61,8 @@ class TokenEndpoints:
         self._urls_cache: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def routes(self) -> list[Route]:
-        """``POST /v1/token`` is not among them: :class:`TokenFastPath` serves it."""
         return [
-            Route("/v1/token", self.invalidate, methods=["DELETE"]),
+            Route("/v1/token", _TokenResource(self), methods=["POST", "DELETE"]),
             Route("/v1/token/revoke", self.revoke, methods=["POST"]),
             Route("/v1/token/introspect", self.introspect, methods=["POST"]),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
@@ -270,6 +269,21 @@ class TokenEndpoints:
 
     async def jwks(self, _request: Request) -> Response:
         return JSONResponse(self.s.keys.jwks, headers={"Cache-Control": "public, max-age=300"})
+
+
+class _TokenResource:
+    """``/v1/token`` as one route, so that any other method gets a 405 that allows both.
+    :class:`TokenFastPath` answers ``POST`` before the router; this serves it otherwise."""
+
+    def __init__(self, endpoints: TokenEndpoints) -> None:
+        self._endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "POST":
+            await self._endpoints.token(scope, receive, send)
+            return
+        response = await self._endpoints.invalidate(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> bytes | None:
