@@ -10,7 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from tenantgate.admin import schemas as s
 from tenantgate.asynccontext.store import CONTEXT_ID
@@ -35,16 +38,35 @@ def error(status: int, code: str, description: str, headers: dict[str, str] | No
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _docs_routes(api: FastAPI) -> None:
+    """Swagger UI at ``/docs``, its script and style served from here (from the
+    fastapi-swagger package) rather than from a CDN: the page works on a machine that cannot
+    reach the internet, and no third party learns who reads the admin API."""
+    api.mount("/docs-assets", StaticFiles(packages=[("fastapi_swagger", "resources")]))
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + "/openapi.json",
+            title="tenantgate admin API",
+            swagger_js_url=root + "/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=root + "/docs-assets/swagger-ui.css",
+            swagger_favicon_url=root + "/docs-assets/favicon-32x32.png",
+        )
+
+
 def create_admin_api(services: Services) -> FastAPI:
     api = FastAPI(
         title="tenantgate admin API",
         version="1",
         description="Register applications, create tenants and their apps, accept applications "
         "for a tenant (API users), read the audit trail.",
-        docs_url="/docs",
+        docs_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
     )
+    _docs_routes(api)
 
     async def require_admin(request: Request) -> None:
         header = request.headers.get("authorization", "")
