@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from tenantgate.admin.api import create_admin_api
+from tenantgate.crypto import sha256_hex
 from tenantgate.http import JSONResponse
 from tenantgate.services import Services
 from tenantgate.settings import Settings
@@ -44,9 +46,30 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    metrics_hash = sha256_hex(settings.metrics_token) if settings.metrics_token else None
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format, behind a bearer token: the metrics token or the admin
+        token."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        presented = sha256_hex(token.strip()) if scheme.lower() == "bearer" and token else ""
+        allowed = [h for h in (metrics_hash, services.admin_token_hash) if h]
+        if not presented or not any(hmac.compare_digest(presented, h) for h in allowed):
+            return JSONResponse(
+                {
+                    "error": "invalid_token",
+                    "error_description": "A valid metrics or admin bearer token is required.",
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="tenantgate-metrics"'},
+            )
+        body = services.metrics.render()
+        return Response(body, headers={"Content-Type": services.metrics.content_type})
+
     tokens = TokenEndpoints(services)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *tokens.routes(),
         *_optional_routes(services),
         Mount("/admin/v1", app=create_admin_api(services)),

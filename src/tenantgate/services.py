@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tenantgate.asynccontext.store import PayloadStore
 from tenantgate.clock import Clock, Randomness, system_clock
 from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
+from tenantgate.metrics import Metrics
 from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
 from tenantgate.settings import Settings
@@ -47,6 +48,7 @@ class Services:
     clock: Clock
     randomness: Randomness
     payloads: PayloadStore | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     admin_token_hash: str | None = None
     started: bool = False
     new_admin_token: str | None = field(default=None, repr=False)
@@ -72,7 +74,8 @@ class Services:
             randomness,
             settings.token_ttl,
         )
-        batch = BatchWriter(settings.database_url, settings.commit_interval_ms)
+        metrics = Metrics(state)
+        batch = BatchWriter(settings.database_url, settings.commit_interval_ms, metrics=metrics)
         limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
         registry = Registry(
             db,
@@ -109,6 +112,7 @@ class Services:
             clock,
             randomness,
             payloads=PayloadStore(db, clock),
+            metrics=metrics,
         )
 
     async def open(self, *, background: bool = True) -> None:

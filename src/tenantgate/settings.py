@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="Operator bearer token for /admin/v1. Unset: one is generated at first "
         "start, printed once, and only its hash is kept.",
     )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token for GET /metrics (Prometheus), so that a scraper needs no "
+        "admin token. The admin token is accepted too.",
+    )
     token_ttl: int = Field(900, ge=30, le=86400, description="Access-token lifetime, seconds.")
     public_url: str | None = Field(
         None,

@@ -51,6 +51,9 @@ class _ClientGone(Exception):
     pass
 
 
+CLIENT_GONE = 499  # counted, never sent: the client left before the answer
+
+
 def gateway_routes(services: Services, upstream: Upstream | None = None) -> list[BaseRoute]:
     return [Route(PATH, Gateway(services, upstream))]
 
@@ -66,6 +69,7 @@ class Gateway:
         self._max_body = settings.max_body_bytes
         self._upstream = upstream or PooledUpstream(settings.upstream_timeout)
         self._targets: dict[str, Target] = {}
+        self._metrics = services.metrics
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
@@ -74,19 +78,22 @@ class Gateway:
         incoming = read_request_headers(scope["headers"])
         request_id = valid_request_id(incoming.request_id) or self._new_request_id()
         try:
-            await self._forward(scope, receive, send, incoming, request_id)
+            status = await self._forward(scope, receive, send, incoming, request_id)
         except GatewayError as error:
             _log_refusal(scope, error, request_id)
+            status = error.status_code
             await _send_error(send, error, request_id)
         except _ClientGone:
-            return
+            status = CLIENT_GONE
+        self._metrics.gateway(status)
 
     def _new_request_id(self) -> bytes:
         return f"{self._id_prefix}{next(self._id_counter):016x}".encode()
 
     async def _forward(
         self, scope: Scope, receive: Receive, send: Send, incoming: Incoming, request_id: bytes
-    ) -> None:
+    ) -> int:
+        """Forwards the request and relays the answer; returns the status sent."""
         method = _METHODS.get(scope["method"])
         if method is None:
             raise MethodNotAllowed(scope["method"])
@@ -116,6 +123,7 @@ class Gateway:
             await _relay(send, response, request_id)
         finally:
             await response.aclose()
+        return response.status
 
     def _access(self, incoming: Incoming) -> Access:
         token = bearer_token(incoming)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from tenantgate.metrics import Metrics
 from tenantgate.storage.sinks import sink_for, writes
 
 log = structlog.get_logger(__name__)
@@ -37,8 +39,15 @@ class Batch:
 
 
 class BatchWriter:
-    def __init__(self, database_url: str, interval_ms: float, max_batch: int = 2000) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        interval_ms: float,
+        max_batch: int = 2000,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._sink = sink_for(database_url)
+        self._metrics = metrics or Metrics()
         self._interval = interval_ms / 1000
         self._max = max_batch
         self._batch = Batch()
@@ -111,14 +120,19 @@ class BatchWriter:
             task.add_done_callback(running.discard)
 
     async def _settle(self, batch: Batch, slots: asyncio.Semaphore) -> None:
+        metrics = self._metrics
+        started = time.perf_counter()
         try:
             await self._commit(batch)
         except Exception as exc:
+            metrics.commit_failures.inc()
             log.error("batch_commit_failed", error=type(exc).__name__, rows=len(batch.audit))
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_exception(StorageUnavailable(type(exc).__name__))
         else:
+            metrics.commit_seconds.observe(time.perf_counter() - started)
+            metrics.commit_rows.inc(len(batch.audit))
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_result(None)

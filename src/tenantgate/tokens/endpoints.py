@@ -89,8 +89,10 @@ class TokenEndpoints:
                 partial(self._urls, base),
             )
         except OAuthError as error:
+            self.s.metrics.refused(error.error)
             await send_json(send, error.status_code, error.body, error.response_headers)
             return
+        self.s.metrics.tokens_issued.inc()
         await send_json(send, 200, result, NO_STORE)
 
     def _urls(self, base: str, tenant: TenantRecord, apps: list[str]) -> dict[str, Any]:
@@ -177,6 +179,7 @@ class TokenEndpoints:
             raise TemporarilyUnavailable() from None
         self.s.state.revoke(claims.jti, claims.expires_at)
         self.s.verifier.forget(token)
+        self.s.metrics.tokens_invalidated.inc()
 
     async def introspect(self, request: Request) -> Response:
         try:

@@ -1,0 +1,110 @@
+"""Prometheus metrics of one node, served at ``GET /metrics``.
+
+Each node (each ``Services``) has a registry of its own rather than the library's global one,
+so that several apps in one process (the tests, the demo) never share or clash. Labels carry
+no tenant, client or app names: their number is bounded whatever the registrations are, and
+a scrape tells nobody who the customers are. Counting costs one locked add per event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from tenantgate.registry.state import RegistryState
+
+COMMIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, state: RegistryState | None = None) -> None:
+        registry = self.registry = CollectorRegistry()
+        self.tokens_issued = Counter(
+            "tenantgate_tokens_issued", "Access tokens issued.", registry=registry
+        )
+        self._refusals = Counter(
+            "tenantgate_token_refusals",
+            "Token requests refused, by OAuth error code.",
+            ["error"],
+            registry=registry,
+        )
+        self.tokens_invalidated = Counter(
+            "tenantgate_tokens_invalidated",
+            "Access tokens invalidated (DELETE /v1/token or RFC 7009 revocation).",
+            registry=registry,
+        )
+        self._gateway = Counter(
+            "tenantgate_gateway_requests",
+            "Gateway requests, by the status answered (499: the client went away).",
+            ["status"],
+            registry=registry,
+        )
+        self.commit_seconds = Histogram(
+            "tenantgate_group_commit_seconds",
+            "Time to commit one batch of the group-commit writer.",
+            buckets=COMMIT_BUCKETS,
+            registry=registry,
+        )
+        self.commit_rows = Counter(
+            "tenantgate_group_commit_rows",
+            "Rows committed by the group-commit writer.",
+            registry=registry,
+        )
+        self.commit_failures = Counter(
+            "tenantgate_group_commit_failures",
+            "Batches that could not be committed (their requests were answered 503).",
+            registry=registry,
+        )
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        if state is not None:
+            registry.register(_RegistryCollector(state))
+        self._refusal_children: dict[str, Counter] = {}
+        self._gateway_children: dict[int, Counter] = {}
+
+    def refused(self, error: str) -> None:
+        child = self._refusal_children.get(error)
+        if child is None:
+            child = self._refusal_children[error] = self._refusals.labels(error)
+        child.inc()
+
+    def gateway(self, status: int) -> None:
+        child = self._gateway_children.get(status)
+        if child is None:
+            child = self._gateway_children[status] = self._gateway.labels(str(status))
+        child.inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _RegistryCollector(Collector):
+    """What this node holds in memory, read at scrape time (no database query)."""
+
+    def __init__(self, state: RegistryState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        state = self._state
+        sizes = {
+            "applications": ("Registered applications.", len(state.applications)),
+            "tenants": ("Tenants.", len(state.tenants)),
+            "api_users": ("API users (accepted applications).", len(state.api_users)),
+            "invalidated_tokens": ("Invalidated tokens not yet expired.", len(state.revoked)),
+        }
+        for name, (documentation, value) in sizes.items():
+            yield GaugeMetricFamily(f"tenantgate_{name}", documentation, value=value)
