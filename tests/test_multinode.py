@@ -13,7 +13,10 @@ from tests import factories as f
 
 @pytest.fixture
 async def second_node(settings):
-    services = Services.build(settings.model_copy(update={"change_poll_interval": 0.2}))
+    # The tests poll this node until a change arrives; its failed attempts must not reach the
+    # 429 limit, which is not what they are about.
+    update = {"change_poll_interval": 0.2, "failure_limit": 1000}
+    services = Services.build(settings.model_copy(update=update))
     await services.open()
     transport = httpx.ASGITransport(app=create_app(services.settings, services))
     async with httpx.AsyncClient(transport=transport, base_url="https://node-b.test") as c:

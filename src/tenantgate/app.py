@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from tenantgate.admin.api import create_admin_api
 from tenantgate.crypto import sha256_hex
 from tenantgate.http import JSONResponse
+from tenantgate.logs import configure_logging
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tenantgate.tokens.endpoints import TokenEndpoints, TokenFastPath
@@ -26,6 +27,7 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> ASGIApp:
     settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_format)
     services = services or Services.build(settings)
 
     @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,7 +93,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Client ids allowed to call /v1/token/introspect besides the admin token.",
     )
-    log_level: str = Field("info", description="Log level.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="Least severe level logged (debug, info, warning, error, critical)."
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console",
+        description="console: readable lines; json: one JSON object per line, for a collector.",
+    )
     console_signup: bool = Field(
         False, description="Developers may sign up to the web console by themselves."
     )
@@ -100,6 +107,11 @@ class Settings(BaseSettings):
         None,
         description="Mark console cookies Secure. Unset: Secure when the request came over HTTPS.",
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

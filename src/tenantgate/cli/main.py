@@ -39,6 +39,8 @@ def serve(
     """Run the server (Token API, gateway, admin API, console)."""
     import uvicorn
 
+    from tenantgate.settings import Settings
+
     if demo:
         os.environ["TENANTGATE_DEMO"] = "true"
         os.environ.setdefault("TENANTGATE_PUBLIC_URL", f"http://{_local(host)}:{port}")
@@ -52,6 +54,8 @@ def serve(
         http=_available("httptools", "auto"),
         access_log=False,
         proxy_headers=False,
+        log_config=None,  # create_app configures logging, uvicorn's own records included
+        log_level=Settings().log_level,
     )
 
 
