@@ -12,6 +12,7 @@ import httpx
 from ._auth import TenantAuth
 from ._base import (
     DEFAULT_RENEW_MARGIN,
+    LIMITS,
     USER_AGENT,
     BaseClient,
     Clock,
@@ -57,7 +58,7 @@ class AsyncClient(BaseClient):
         check_http_options(http, transport)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
-            transport=transport, headers={"User-Agent": USER_AGENT}
+            transport=transport, headers={"User-Agent": USER_AGENT}, limits=LIMITS
         )
         self._sleep = sleep
         self.auth = TenantAuth(self)

@@ -18,6 +18,10 @@ from ._tokens import Token
 Clock = Callable[[], float]
 DEFAULT_RENEW_MARGIN = 60.0
 USER_AGENT = f"tenantgate-client/{__version__}"
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""As many idle connections kept as may be open: with fewer (httpx's default keeps 20), the
+sync pool closes surplus idle connections, and under many threads it can close one already
+handed to a waiting request, which then fails with EBADF (seen with 100 threads here)."""
 
 logger = logging.getLogger("tenantgate.client")
 

@@ -12,6 +12,7 @@ import httpx
 from ._auth import TenantAuth
 from ._base import (
     DEFAULT_RENEW_MARGIN,
+    LIMITS,
     USER_AGENT,
     BaseClient,
     Clock,
@@ -60,7 +61,9 @@ class Client(BaseClient):
         )
         check_http_options(http, transport)
         self._owns_http = http is None
-        self._http = http or httpx.Client(transport=transport, headers={"User-Agent": USER_AGENT})
+        self._http = http or httpx.Client(
+            transport=transport, headers={"User-Agent": USER_AGENT}, limits=LIMITS
+        )
         self._sleep = sleep
         self.auth = TenantAuth(self)
 
