@@ -5,6 +5,8 @@ and may say more (which rule refused)."""
 
 from __future__ import annotations
 
+from tenantgate.http import NO_STORE
+
 
 class OAuthError(Exception):
     error = "server_error"
@@ -25,7 +27,7 @@ class OAuthError(Exception):
     @property
     def response_headers(self) -> dict[str, str]:
         """An error of the Token API is never cached (RFC 6749 §5.2)."""
-        return {"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers}
+        return {**NO_STORE, **self.headers}
 
 
 class InvalidRequest(OAuthError):
