@@ -132,15 +132,7 @@ class Registry:
             await self._application(session, application_id, lock=True)
             for old in await self._secrets(session, application_id):
                 if old.retired_at is None:
-                    old.retired_at = now
-                    _audit(
-                        session,
-                        "secret.retired",
-                        actor,
-                        now,
-                        application_id=application_id,
-                        secret_id=old.secret_id,
-                    )
+                    _retire(session, old, actor, now)
             secret, plain = self._add_secret(session, application_id, actor, now)
             record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
@@ -155,15 +147,7 @@ class Registry:
             if secret is None or secret.application_id != application_id:
                 raise NotFound("no such secret for this application")
             if secret.retired_at is None:
-                secret.retired_at = now
-                _audit(
-                    session,
-                    "secret.retired",
-                    actor,
-                    now,
-                    application_id=application_id,
-                    secret_id=secret_id,
-                )
+                _retire(session, secret, actor, now)
                 record(session, "application", application_id, now)
         await self._feed.apply("application", application_id)
 
@@ -499,3 +483,15 @@ def _api_user_event(created: bool, was_enabled: bool, enabled: bool) -> str:
 
 def _audit(session: AsyncSession, kind: str, actor: str, now: float, **fields: Any) -> None:
     session.add(m.AuditEvent(**audit_row(kind, actor, now, **fields)))
+
+
+def _retire(session: AsyncSession, secret: m.ClientSecret, actor: str, now: float) -> None:
+    secret.retired_at = now
+    _audit(
+        session,
+        "secret.retired",
+        actor,
+        now,
+        application_id=secret.application_id,
+        secret_id=secret.secret_id,
+    )
