@@ -11,6 +11,7 @@ that also revoke tokens or mark records as used are one explicit transaction."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import sqlite3
@@ -170,11 +171,9 @@ class PostgresSink:
             )
         columns = [list(column) for column in zip(*batch.audit, strict=True)]
         async with self._pool.acquire() as connection:
-            if not batch.others:
-                if columns:
-                    await connection.execute(PG_AUDIT, *columns)
-                return
-            async with connection.transaction():
+            # Audit rows alone are one statement, committed as its own transaction.
+            scope = connection.transaction() if batch.others else contextlib.nullcontext()
+            async with scope:
                 if columns:
                     await connection.execute(PG_AUDIT, *columns)
                 for sql, rows in batch.others:
