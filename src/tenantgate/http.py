@@ -89,9 +89,17 @@ def scope_base_url(scope: Scope, headers: Mapping[str, str], settings: Settings)
 
 
 def public_base_url(request: Request, settings: Settings, region: str | None = None) -> str:
+    return scope_public_base_url(request.scope, request.headers, settings, region)
+
+
+def scope_public_base_url(
+    scope: Scope, headers: Mapping[str, str], settings: Settings, region: str | None = None
+) -> str:
+    """The base URL written into answers: the region's, else the configured public URL, else
+    the one the request came in on."""
     if region is not None and region in settings.region_urls:
         return settings.region_urls[region].rstrip("/")
-    return settings.public_url or request_base_url(request, settings)
+    return settings.public_url or scope_base_url(scope, headers, settings)
 
 
 def issuer_url(request: Request, settings: Settings) -> str:

@@ -21,8 +21,8 @@ from tenantgate.http import (
     issuer_url,
     public_base_url,
     read_body,
-    scope_base_url,
     scope_client_address,
+    scope_public_base_url,
     send_json,
 )
 from tenantgate.registry.state import TenantRecord
@@ -81,7 +81,7 @@ class TokenEndpoints:
             token_request = parse_token_request(
                 headers.get("content-type", ""), body, headers.get("authorization")
             )
-            base = settings.public_url or scope_base_url(scope, headers, settings)
+            base = scope_public_base_url(scope, headers, settings)
             result = await self.s.issuer.issue(
                 token_request,
                 scope_client_address(scope, headers, settings),
