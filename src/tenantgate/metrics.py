@@ -35,22 +35,26 @@ class Metrics:
         self.tokens_issued = Counter(
             "tenantgate_tokens_issued", "Access tokens issued.", registry=registry
         )
-        self._refusals = Counter(
-            "tenantgate_token_refusals",
-            "Token requests refused, by OAuth error code.",
-            ["error"],
-            registry=registry,
+        self.refused = _CountBy(
+            Counter(
+                "tenantgate_token_refusals",
+                "Token requests refused, by OAuth error code.",
+                ["error"],
+                registry=registry,
+            )
         )
         self.tokens_invalidated = Counter(
             "tenantgate_tokens_invalidated",
             "Access tokens invalidated (DELETE /v1/token or RFC 7009 revocation).",
             registry=registry,
         )
-        self._gateway = Counter(
-            "tenantgate_gateway_requests",
-            "Gateway requests, by the status answered (499: the client went away).",
-            ["status"],
-            registry=registry,
+        self.gateway = _CountBy(
+            Counter(
+                "tenantgate_gateway_requests",
+                "Gateway requests, by the status answered (499: the client went away).",
+                ["status"],
+                registry=registry,
+            )
         )
         self.commit_seconds = Histogram(
             "tenantgate_group_commit_seconds",
@@ -73,23 +77,24 @@ class Metrics:
         GCCollector(registry=registry)
         if state is not None:
             registry.register(_RegistryCollector(state))
-        self._refusal_children: dict[str, Counter] = {}
-        self._gateway_children: dict[int, Counter] = {}
-
-    def refused(self, error: str) -> None:
-        child = self._refusal_children.get(error)
-        if child is None:
-            child = self._refusal_children[error] = self._refusals.labels(error)
-        child.inc()
-
-    def gateway(self, status: int) -> None:
-        child = self._gateway_children.get(status)
-        if child is None:
-            child = self._gateway_children[status] = self._gateway.labels(str(status))
-        child.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CountBy:
+    """A counter with one label, counted by calling it with the label's value; the labelled
+    child is looked up once per value rather than on every event."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[object, Counter] = {}
+
+    def __call__(self, value: object) -> None:
+        child = self._children.get(value)
+        if child is None:
+            child = self._children[value] = self._counter.labels(str(value))
+        child.inc()
 
 
 class _RegistryCollector(Collector):
