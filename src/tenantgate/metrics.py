@@ -7,7 +7,7 @@ a scrape tells nobody who the customers are. Counting costs one locked add per e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from tenantgate.registry.state import RegistryState
 
 COMMIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+APPLY_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 20000)
 
 
 class Metrics:
@@ -72,11 +73,46 @@ class Metrics:
             "Batches that could not be committed (their requests were answered 503).",
             registry=registry,
         )
+        self.changes_applied = Counter(
+            "tenantgate_feed_changes_applied",
+            "Change-feed rows applied to this node's memory (its own writes included).",
+            registry=registry,
+        )
+        self.apply_batch = Histogram(
+            "tenantgate_feed_apply_batch_size",
+            "Changes applied per read of the change feed (reads that found some).",
+            buckets=APPLY_BUCKETS,
+            registry=registry,
+        )
+        self.notifications = Counter(
+            "tenantgate_feed_notifications",
+            "PostgreSQL notifications that woke the change feed.",
+            registry=registry,
+        )
+        self.feed_failures = Counter(
+            "tenantgate_feed_read_failures",
+            "Reads of the change feed that failed (database slow, gone or refusing).",
+            registry=registry,
+        )
+        self.stale_refusals = _CountBy(
+            Counter(
+                "tenantgate_stale_refusals",
+                "Requests refused with 503 because this node could not confirm that its memory "
+                "is current within TENANTGATE_MAX_STALENESS, by surface.",
+                ["surface"],
+                registry=registry,
+            )
+        )
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
         if state is not None:
             registry.register(_RegistryCollector(state))
+
+    def watch_feed(self, lag: Callable[[], float]) -> None:
+        """Report ``lag()`` (seconds since the change feed last confirmed this node current)
+        at each scrape."""
+        self.registry.register(_LagCollector(lag))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -113,3 +149,15 @@ class _RegistryCollector(Collector):
         }
         for name, (documentation, value) in sizes.items():
             yield GaugeMetricFamily(f"tenantgate_{name}", documentation, value=value)
+
+
+class _LagCollector(Collector):
+    def __init__(self, lag: Callable[[], float]) -> None:
+        self._lag = lag
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "tenantgate_feed_lag_seconds",
+            "Seconds since a read of the change feed last confirmed that this node is current.",
+            value=self._lag(),
+        )

@@ -13,13 +13,14 @@ from tenantgate.asynccontext.store import PayloadStore
 from tenantgate.clock import Clock, Randomness, system_clock
 from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
 from tenantgate.metrics import Metrics
+from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
 from tenantgate.settings import Settings
 from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter
-from tenantgate.storage.changes import ChangeFeed, record
+from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
 from tenantgate.tokens.issuer import TokenIssuer
@@ -64,9 +65,23 @@ class Services:
         randomness = randomness or Randomness()
         secret = load_server_secret(settings.secret_key, settings.data_dir)
         hasher = SecretHasher(derive(secret, "tenantgate client secrets"))
-        db = Database(settings.database_url)
+        db = Database(
+            settings.database_url,
+            timeout=settings.database_timeout,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         state = RegistryState()
-        feed = ChangeFeed(db, state, clock, settings.change_poll_interval)
+        metrics = Metrics(state)
+        feed = ChangeFeed(
+            db,
+            state,
+            clock,
+            settings.change_poll_interval,
+            max_staleness=settings.max_staleness,
+            metrics=metrics,
+        )
+        metrics.watch_feed(feed.staleness)
         keys = KeyRing(
             db,
             Sealer(derive(secret, "tenantgate signing keys")),
@@ -74,8 +89,13 @@ class Services:
             randomness,
             settings.token_ttl,
         )
-        metrics = Metrics(state)
-        batch = BatchWriter(settings.database_url, settings.commit_interval_ms, metrics=metrics)
+        batch = BatchWriter(
+            settings.database_url,
+            settings.commit_interval_ms,
+            metrics=metrics,
+            timeout=settings.database_timeout,
+            pool_size=settings.writer_pool_size,
+        )
         limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
         registry = Registry(
             db,

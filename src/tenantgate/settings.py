@@ -87,6 +87,39 @@ class Settings(BaseSettings):
     change_poll_interval: float = Field(
         0.5, gt=0, description="Seconds between polls of the change feed that keeps nodes current."
     )
+    max_staleness: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds a node may go without confirming, by a read of the change feed, "
+        "that its memory is current; past that it refuses gateway and token requests with 503 "
+        "and /readyz reports not ready. 0: never refuse.",
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds that bound every database call: connecting, waiting for a pooled "
+        "connection, each statement (and, on PostgreSQL, an idle transaction). A request that "
+        "needed the database answers 503 after at most this plus a second.",
+    )
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        description="PostgreSQL connections each node keeps for the admin API, the console and "
+        "the change feed (one more is opened for LISTEN).",
+    )
+    database_max_overflow: int = Field(
+        5, ge=0, description="Extra PostgreSQL connections a node may open under load."
+    )
+    writer_pool_size: int = Field(
+        4,
+        ge=1,
+        description="PostgreSQL connections of the group-commit writer: batches in flight.",
+    )
+    shutdown_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a node waits, after SIGTERM, for requests in flight to finish.",
+    )
     demo: bool = Field(False, description="Create the demo tenant, application and reference apps.")
     refapps: bool = Field(True, description="Serve the reference apps in-process under /refapps.")
     introspection_clients: list[str] = Field(

@@ -6,6 +6,9 @@ the token endpoint and the gateway obey it from the next request on."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +18,7 @@ from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
 from tenantgate.registry import rules
 from tenantgate.registry.errors import Conflict, NotFound
+from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.views import (
     ApiUserView,
     ApplicationView,
@@ -24,7 +28,7 @@ from tenantgate.registry.views import (
 )
 from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row, query_audit
-from tenantgate.storage.changes import ChangeFeed, record
+from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
 
 SECRET_PREFIX = "tgs_"
@@ -57,8 +61,8 @@ class Registry:
         name = rules.display_name(name)
         if owner is not None:
             owner = rules.display_name(owner, "owner", 320)
-        now = self._clock()
-        async with self._db.begin() as session:
+        async with self._write(actor) as work:
+            session, now = work.session, work.now
             application_id = await self._unused_application_id(session)
             row = m.Application(
                 application_id=application_id,
@@ -71,12 +75,9 @@ class Registry:
             )
             session.add(row)
             await session.flush()
-            _audit(
-                session, "application.created", actor, now, application_id=application_id, name=name
-            )
-            secret, plain = self._add_secret(session, application_id, actor, now)
-            record(session, "application", application_id, now)
-        await self._feed.apply("application", application_id)
+            work.audit("application.created", application_id=application_id, name=name)
+            secret, plain = self._add_secret(work, application_id)
+            work.changed("application", application_id)
         view = ApplicationView.of(row, [secret])
         return view, NewSecret(application_id, secret.secret_id, plain)
 
@@ -101,63 +102,57 @@ class Registry:
         self, application_id: str, status: str, actor: str
     ) -> ApplicationView:
         status = rules.status(status)
-        now = self._clock()
-        async with self._db.begin() as session:
-            row = await self._application(session, application_id)
+        async with self._write(actor) as work:
+            row = await self._application(work.session, application_id)
             if row.status != status:
                 row.status = status
-                row.updated_at = now
+                row.updated_at = work.now
                 kind = "application.suspended" if status == "suspended" else "application.activated"
-                _audit(session, kind, actor, now, application_id=application_id)
-                record(session, "application", application_id, now)
-        await self._feed.apply("application", application_id)
+                work.audit(kind, application_id=application_id)
+                work.changed("application", application_id)
         return await self.get_application(application_id)
 
     async def add_secret(self, application_id: str, actor: str) -> NewSecret:
-        now = self._clock()
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session = work.session
             await self._application(session, application_id, lock=True)
             active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
             if len(active) >= MAX_ACTIVE_SECRETS:
                 raise Conflict("an application has at most two active secrets; retire one first")
-            secret, plain = self._add_secret(session, application_id, actor, now)
-            record(session, "application", application_id, now)
-        await self._feed.apply("application", application_id)
+            secret, plain = self._add_secret(work, application_id)
+            work.changed("application", application_id)
         return NewSecret(application_id, secret.secret_id, plain)
 
     async def replace_secrets(self, application_id: str, actor: str) -> NewSecret:
         """Retire every active secret and issue one new one, in one transaction."""
-        now = self._clock()
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session = work.session
             await self._application(session, application_id, lock=True)
             for old in await self._secrets(session, application_id):
                 if old.retired_at is None:
-                    _retire(session, old, actor, now)
-            secret, plain = self._add_secret(session, application_id, actor, now)
-            record(session, "application", application_id, now)
-        await self._feed.apply("application", application_id)
+                    _retire(work, old)
+            secret, plain = self._add_secret(work, application_id)
+            work.changed("application", application_id)
         return NewSecret(application_id, secret.secret_id, plain)
 
     async def retire_secret(self, application_id: str, secret_id: str, actor: str) -> None:
-        now = self._clock()
-        async with self._db.begin() as session:
+        async with self._write(actor) as work:
             secret = None
             if rules.SECRET_ID.fullmatch(secret_id):
-                secret = await session.get(m.ClientSecret, secret_id)
+                secret = await work.session.get(m.ClientSecret, secret_id)
             if secret is None or secret.application_id != application_id:
                 raise NotFound("no such secret for this application")
             if secret.retired_at is None:
-                _retire(session, secret, actor, now)
-                record(session, "application", application_id, now)
-        await self._feed.apply("application", application_id)
+                _retire(work, secret)
+                work.changed("application", application_id)
 
     # tenants and their apps
 
     async def create_tenant(self, name: str, region: str, cluster: str, actor: str) -> TenantView:
         name = rules.display_name(name)
         region, cluster = rules.slug(region, "region"), rules.slug(cluster, "cluster")
-        now = self._clock()
-        async with self._db.begin() as session:
+        async with self._write(actor) as work:
+            session, now = work.session, work.now
             tenant_id = await self._unused_tenant_id(session)
             row = m.Tenant(
                 tenant_id=tenant_id,
@@ -169,18 +164,10 @@ class Registry:
                 updated_at=now,
             )
             session.add(row)
-            _audit(
-                session,
-                "tenant.created",
-                actor,
-                now,
-                tenant_id=tenant_id,
-                name=name,
-                region=region,
-                cluster=cluster,
+            work.audit(
+                "tenant.created", tenant_id=tenant_id, name=name, region=region, cluster=cluster
             )
-            record(session, "tenant", tenant_id, now)
-        await self._feed.apply("tenant", tenant_id)
+            work.changed("tenant", tenant_id)
         return TenantView.of(row, [])
 
     async def get_tenant(self, tenant_id: str) -> TenantView:
@@ -210,9 +197,8 @@ class Registry:
         cluster: str | None = None,
         status: str | None = None,
     ) -> TenantView:
-        now = self._clock()
-        async with self._db.begin() as session:
-            row = await self._tenant(session, tenant_id)
+        async with self._write(actor) as work:
+            row = await self._tenant(work.session, tenant_id)
             changes: dict[str, str] = {}
             if name is not None:
                 changes["name"] = rules.display_name(name)
@@ -224,10 +210,9 @@ class Registry:
                 changes["status"] = rules.status(status)
             for key, value in changes.items():
                 setattr(row, key, value)
-            row.updated_at = now
-            _audit(session, "tenant.updated", actor, now, tenant_id=tenant_id, **changes)
-            record(session, "tenant", tenant_id, now)
-        await self._feed.apply("tenant", tenant_id)
+            row.updated_at = work.now
+            work.audit("tenant.updated", tenant_id=tenant_id, **changes)
+            work.changed("tenant", tenant_id)
         return await self.get_tenant(tenant_id)
 
     async def put_app(
@@ -242,8 +227,8 @@ class Registry:
         graphql_url = rules.upstream_url(graphql_url, ("http", "https"), "graphql_url")
         if websocket_url is not None:
             websocket_url = rules.upstream_url(websocket_url, ("ws", "wss"), "websocket_url")
-        now = self._clock()
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
             row = await session.get(m.TenantApp, (tenant_id, name))
             created = row is None
@@ -251,22 +236,13 @@ class Registry:
                 row = m.TenantApp(tenant_id=tenant_id, name=name, created_at=now)
                 session.add(row)
             row.graphql_url, row.websocket_url, row.updated_at = graphql_url, websocket_url, now
-            _audit(
-                session,
-                "app.put",
-                actor,
-                now,
-                tenant_id=tenant_id,
-                app=name,
-                graphql_url=graphql_url,
-            )
-            record(session, "tenant", tenant_id, now)
-        await self._feed.apply("tenant", tenant_id)
+            work.audit("app.put", tenant_id=tenant_id, app=name, graphql_url=graphql_url)
+            work.changed("tenant", tenant_id)
         return created
 
     async def delete_app(self, tenant_id: str, name: str, actor: str) -> None:
-        now = self._clock()
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session = work.session
             row = None
             if rules.APP_NAME.fullmatch(name):
                 await self._tenant(session, tenant_id, lock=True)
@@ -274,9 +250,8 @@ class Registry:
             if row is None:
                 raise NotFound("no such app on this tenant")
             await session.delete(row)
-            _audit(session, "app.deleted", actor, now, tenant_id=tenant_id, app=name)
-            record(session, "tenant", tenant_id, now)
-        await self._feed.apply("tenant", tenant_id)
+            work.audit("app.deleted", tenant_id=tenant_id, app=name)
+            work.changed("tenant", tenant_id)
 
     # API users: a tenant accepting an application
 
@@ -294,9 +269,8 @@ class Registry:
         first_name = rules.display_name(first_name, "first_name", 100)
         last_name = rules.display_name(last_name, "last_name", 100)
         apps = rules.app_names(apps)
-        now = self._clock()
-        key = f"{tenant_id}/{application_id}"
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
             await self._application(session, application_id)
             row = await session.get(m.ApiUser, (tenant_id, application_id))
@@ -320,35 +294,37 @@ class Registry:
                 apps,
             )
             row.updated_at = now
-            kind = _api_user_event(created, was_enabled, enabled)
-            _audit(
-                session,
-                kind,
-                actor,
-                now,
+            work.audit(
+                _api_user_event(created, was_enabled, enabled),
                 tenant_id=tenant_id,
                 application_id=application_id,
                 enabled=enabled,
                 apps=apps,
             )
-            record(session, "api_user", key, now)
-        await self._feed.apply("api_user", key)
+            work.changed("api_user", f"{tenant_id}/{application_id}")
         return ApiUserView.of(row), created
 
     async def set_api_user_enabled(
         self, tenant_id: str, application_id: str, enabled: bool, actor: str
     ) -> ApiUserView:
-        current = await self.get_api_user(tenant_id, application_id)
-        view, _ = await self.put_api_user(
-            tenant_id,
-            application_id,
-            actor,
-            first_name=current.first_name,
-            last_name=current.last_name,
-            enabled=enabled,
-            apps=current.apps,
-        )
-        return view
+        """One serialised write: the row is read and changed under the tenant's lock, so that
+        a concurrent update of its names or apps is neither lost nor undone."""
+        async with self._write(actor, serialized=True) as work:
+            await self._tenant(work.session, tenant_id, lock=True)
+            row = await self._api_user(work.session, tenant_id, application_id)
+            if row.enabled != enabled:
+                if not enabled:
+                    row.generation += 1
+                row.enabled, row.updated_at = enabled, work.now
+                work.audit(
+                    _api_user_event(False, not enabled, enabled),
+                    tenant_id=tenant_id,
+                    application_id=application_id,
+                    enabled=enabled,
+                    apps=row.apps,
+                )
+                work.changed("api_user", f"{tenant_id}/{application_id}")
+        return ApiUserView.of(row)
 
     async def get_api_user(self, tenant_id: str, application_id: str) -> ApiUserView:
         async with self._db.session() as session:
@@ -367,23 +343,14 @@ class Registry:
         return [ApiUserView.of(r) for r in rows]
 
     async def delete_api_user(self, tenant_id: str, application_id: str, actor: str) -> None:
-        now = self._clock()
-        key = f"{tenant_id}/{application_id}"
-        async with self._db.begin_serialized() as session:
+        async with self._write(actor, serialized=True) as work:
+            session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
             row = await self._api_user(session, tenant_id, application_id)
             row.deleted_at, row.enabled, row.updated_at = now, False, now
             row.generation += 1
-            _audit(
-                session,
-                "api_user.deleted",
-                actor,
-                now,
-                tenant_id=tenant_id,
-                application_id=application_id,
-            )
-            record(session, "api_user", key, now)
-        await self._feed.apply("api_user", key)
+            work.audit("api_user.deleted", tenant_id=tenant_id, application_id=application_id)
+            work.changed("api_user", f"{tenant_id}/{application_id}")
 
     # audit
 
@@ -394,19 +361,22 @@ class Registry:
 
     # helpers
 
-    def _add_secret(
-        self, session: AsyncSession, application_id: str, actor: str, now: float
-    ) -> tuple[m.ClientSecret, str]:
-        secret, plain = self._new_secret(application_id, now)
-        session.add(secret)
-        _audit(
-            session,
-            "secret.created",
-            actor,
-            now,
-            application_id=application_id,
-            secret_id=secret.secret_id,
-        )
+    @contextlib.asynccontextmanager
+    async def _write(self, actor: str, *, serialized: bool = False) -> AsyncIterator[_Work]:
+        """One unit of work: a transaction (serialised where what it writes depends on what
+        it read), its audit rows and change rows; once committed, the changes are applied to
+        this node's memory before the caller answers."""
+        begin = self._db.begin_serialized if serialized else self._db.begin
+        async with begin() as session:
+            work = _Work(session, self._clock(), actor)
+            yield work
+        if work.changes:
+            await self._feed.apply(*work.changes)
+
+    def _add_secret(self, work: _Work, application_id: str) -> tuple[m.ClientSecret, str]:
+        secret, plain = self._new_secret(application_id, work.now)
+        work.session.add(secret)
+        work.audit("secret.created", application_id=application_id, secret_id=secret.secret_id)
         return secret, plain
 
     def _new_secret(self, application_id: str, now: float) -> tuple[m.ClientSecret, str]:
@@ -481,17 +451,25 @@ def _api_user_event(created: bool, was_enabled: bool, enabled: bool) -> str:
     return "api_user.updated"
 
 
-def _audit(session: AsyncSession, kind: str, actor: str, now: float, **fields: Any) -> None:
-    session.add(m.AuditEvent(**audit_row(kind, actor, now, **fields)))
+@dataclass
+class _Work:
+    """What one write does besides its own rows: audit rows, and the changes other nodes
+    must hear of."""
+
+    session: AsyncSession
+    now: float
+    actor: str
+    changes: list[tuple[str, str]] = field(default_factory=list)
+
+    def audit(self, kind: str, **fields: Any) -> None:
+        self.session.add(m.AuditEvent(**audit_row(kind, self.actor, self.now, **fields)))
+
+    def changed(self, entity: str, key: str) -> None:
+        if (entity, key) not in self.changes:
+            record(self.session, entity, key, self.now)
+            self.changes.append((entity, key))
 
 
-def _retire(session: AsyncSession, secret: m.ClientSecret, actor: str, now: float) -> None:
-    secret.retired_at = now
-    _audit(
-        session,
-        "secret.retired",
-        actor,
-        now,
-        application_id=secret.application_id,
-        secret_id=secret.secret_id,
-    )
+def _retire(work: _Work, secret: m.ClientSecret) -> None:
+    secret.retired_at = work.now
+    work.audit("secret.retired", application_id=secret.application_id, secret_id=secret.secret_id)

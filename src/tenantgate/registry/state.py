@@ -1,6 +1,6 @@
 """The in-memory picture of the registry that the token endpoint and the gateway read.
 
-It holds no database handle: ``storage.loader`` fills it, and the change feed keeps it
+It holds no database handle: ``registry.loader`` fills it, and ``registry.feed`` keeps it
 current. Records are immutable; an update swaps the whole record, so a reader never sees a
 half-applied change."""
 

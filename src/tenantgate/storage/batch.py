@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from tenantgate.metrics import Metrics
+from tenantgate.storage.database import reason
 from tenantgate.storage.sinks import sink_for, writes
 
 log = structlog.get_logger(__name__)
@@ -45,8 +46,12 @@ class BatchWriter:
         interval_ms: float,
         max_batch: int = 2000,
         metrics: Metrics | None = None,
+        *,
+        timeout: float = 5.0,
+        pool_size: int = 4,
     ) -> None:
-        self._sink = sink_for(database_url)
+        self._sink = sink_for(database_url, timeout, pool_size)
+        self._timeout = timeout
         self._metrics = metrics or Metrics()
         self._interval = interval_ms / 1000
         self._max = max_batch
@@ -55,20 +60,30 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._touched: dict[tuple[str, str], float] = {}
+        self._failing: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tenantgate-batch-writer")
 
     async def stop(self) -> None:
+        """Commit what is queued and close; bounded by the database timeout, so that a node
+        whose database is gone still stops (what could not be committed was not answered as
+        done)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.gather(*self._running, return_exceptions=True)
-        if self._batch.audit:
-            await self._commit(self._take())
-        await self._sink.close()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await asyncio.gather(*self._running, return_exceptions=True)
+                if self._batch.audit:
+                    await self._settle(self._take(), asyncio.Semaphore(1))
+        except TimeoutError:
+            log.warning("batch_writer_stop_timed_out", rows=len(self._batch.audit))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await self._sink.close()
 
     def add(
         self,
@@ -88,17 +103,22 @@ class BatchWriter:
             batch.revocations[revocation[0]] = revocation[1]
         self._wake.set()
 
-    def write(
+    async def write(
         self,
         audit: dict[str, Any],
         touches: dict[tuple[str, str], float] | None = None,
         revocation: tuple[str, float] | None = None,
-    ) -> asyncio.Future[None]:
-        """Queue a row; the future resolves once its batch is committed."""
+    ) -> None:
+        """Queue a row and wait until its batch is committed: at most the database timeout,
+        then :class:`StorageUnavailable` (the row may still be committed later)."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._batch.waiters.append(waiter)
         self.add(audit, touches, revocation)
-        return waiter
+        try:
+            async with asyncio.timeout(self._timeout):
+                await waiter
+        except TimeoutError:
+            raise StorageUnavailable("TimeoutError") from None
 
     def _take(self) -> Batch:
         batch, self._batch = self._batch, Batch()
@@ -126,11 +146,14 @@ class BatchWriter:
             await self._commit(batch)
         except Exception as exc:
             metrics.commit_failures.inc()
-            log.error("batch_commit_failed", error=type(exc).__name__, rows=len(batch.audit))
+            self._failed(reason(exc), len(batch.audit))
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_exception(StorageUnavailable(type(exc).__name__))
         else:
+            if self._failing:
+                log.info("batch_commit_recovered", was=self._failing)
+                self._failing = None
             metrics.commit_seconds.observe(time.perf_counter() - started)
             metrics.commit_rows.inc(len(batch.audit))
             for waiter in batch.waiters:
@@ -138,6 +161,12 @@ class BatchWriter:
                     waiter.set_result(None)
         finally:
             slots.release()
+
+    def _failed(self, why: str, rows: int) -> None:
+        """Logged once per episode of failures, with the reason; counted every time."""
+        if self._failing is None:
+            log.error("batch_commit_failed", reason=why, rows=rows)
+        self._failing = why
 
     async def _commit(self, batch: Batch) -> None:
         await self._sink.write(writes(batch.audit, batch.touches, batch.revocations))

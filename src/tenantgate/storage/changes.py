@@ -1,104 +1,122 @@
-"""The change feed that keeps every node's in-memory state current.
+"""The ``changes`` table: one row per write that a node's memory mirrors, and the cursors that
+read it without ever missing a committed row.
 
-Each write that the state mirrors adds a ``changes`` row in its own transaction. The node that
-wrote applies it before answering; every node polls the table and applies what it has not seen.
-Ids from concurrent transactions may commit out of order, so a poll also re-reads the last few
-seconds and skips ids already applied: re-applying is harmless, since it re-reads the entity."""
+**PostgreSQL.** Ids come from a sequence and are taken when a row is inserted, not when its
+transaction commits, so a reader that remembers "the highest id seen" loses a row whose
+transaction took an id early and committed late. Each row therefore records the id of the
+transaction that wrote it (``xid``, ``pg_current_xact_id()``), and a read remembers the
+snapshot it ran in, as ``xmax`` (every transaction id at or above it had not started) and
+``xip`` (the transactions still in flight). A transaction that is below ``xmax`` and not in
+``xip`` had ended when the snapshot was taken: its rows were visible to that read, or will
+never be (it rolled back). So the next read asks only for rows whose ``xid`` is at or above
+the last ``xmax`` or among the last ``xip``, in a snapshot of its own, and no commit order,
+commit delay or clock can hide a row from it. The rows read in a snapshot belong to committed
+transactions, which are never in a later ``xip``: nothing is read twice.
+
+**SQLite.** One writer at a time: a transaction holds the write lock from its first write
+to its commit, and a new row's id is the highest id plus one, chosen under that lock. So ids
+commit in order and "ids above the last one seen" is exact. Pruning always keeps the newest
+row, so the highest id never goes down and an id is never handed out twice."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
-import structlog
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantgate.clock import Clock
-from tenantgate.registry.state import RegistryState
 from tenantgate.storage import models as m
-from tenantgate.storage.database import Database
-from tenantgate.storage.loader import REFRESHERS, load_all
 
-log = structlog.get_logger(__name__)
-
-Listener = Callable[[str, str], Awaitable[None]]
-
-_REREAD_SECONDS = 5.0
-_KEEP_CHANGES_SECONDS = 3600.0
+KEEP_CHANGES_SECONDS = 3600.0
 
 
 def record(session: AsyncSession, entity: str, key: str, now: float) -> None:
     session.add(m.Change(at=now, entity=entity, key=key))
 
 
-class ChangeFeed:
-    def __init__(self, db: Database, state: RegistryState, clock: Clock, interval: float) -> None:
-        self._db = db
-        self._state = state
-        self._clock = clock
-        self._interval = interval
-        self._last_id = 0
-        self._seen: dict[int, float] = {}
-        self._listeners: list[Listener] = []
-        self._task: asyncio.Task[None] | None = None
-        self._polls = 0
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What one read of the feed found, and the position to move to once it is applied."""
 
-    def listen(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    changes: list[tuple[str, str]]
+    position: object
 
-    async def load(self) -> None:
-        async with self._db.session() as session:
-            self._last_id = await session.scalar(select(func.max(m.Change.id))) or 0
-            await load_all(session, self._state, self._clock())
 
-    async def apply(self, entity: str, key: str) -> None:
-        refresher = REFRESHERS.get(entity)
-        if refresher is not None:
-            async with self._db.session() as session:
-                await refresher(session, self._state, key)
-        for listener in self._listeners:
-            await listener(entity, key)
+class Cursor(Protocol):
+    async def begin(self, session: AsyncSession) -> None:
+        """Take the position of a session that is about to load everything."""
 
-    async def poll(self) -> int:
-        now = self._clock()
-        query = select(m.Change).where(
-            or_(m.Change.id > self._last_id, m.Change.at >= now - _REREAD_SECONDS)
+    async def read(self, session: AsyncSession) -> Read: ...
+
+    def advance(self, position: object) -> None: ...
+
+
+class SqliteCursor:
+    def __init__(self) -> None:
+        self.last_id = 0
+
+    async def begin(self, session: AsyncSession) -> None:
+        self.last_id = await session.scalar(select(func.max(m.Change.id))) or 0
+
+    async def read(self, session: AsyncSession) -> Read:
+        query = (
+            select(m.Change.id, m.Change.entity, m.Change.key)
+            .where(m.Change.id > self.last_id)
+            .order_by(m.Change.id)
         )
-        async with self._db.session() as session:
-            rows = (await session.scalars(query.order_by(m.Change.id))).all()
-        fresh = [row for row in rows if row.id not in self._seen]
-        for row in fresh:
-            self._seen[row.id] = row.at
-            self._last_id = max(self._last_id, row.id)
-            await self.apply(row.entity, row.key)
-        self._seen = {i: at for i, at in self._seen.items() if at >= now - 2 * _REREAD_SECONDS}
-        return len(fresh)
+        rows = (await session.execute(query)).all()
+        position = rows[-1][0] if rows else self.last_id
+        return Read([(entity, key) for _, entity, key in rows], position)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tenantgate-change-feed")
+    def advance(self, position: object) -> None:
+        assert isinstance(position, int)
+        self.last_id = position
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.poll()
-                self._polls += 1
-                if self._polls % 120 == 0:
-                    await self._prune()
-            except Exception as exc:
-                log.warning("change_poll_failed", error=type(exc).__name__)
+_SNAPSHOT = text(
+    "SELECT pg_snapshot_xmax(s)::text::bigint, "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x) "
+    "FROM (SELECT pg_current_snapshot() AS s) AS snapshot"
+)
+_UNSEEN = text("SELECT entity, key FROM changes WHERE xid >= :xmax OR xid = ANY(:xip) ORDER BY id")
 
-    async def _prune(self) -> None:
-        now = self._clock()
-        self._state.forget_expired(now)
-        async with self._db.begin() as session:
-            await session.execute(delete(m.Change).where(m.Change.at < now - _KEEP_CHANGES_SECONDS))
-            await session.execute(delete(m.RevokedToken).where(m.RevokedToken.expires_at < now))
+
+class PostgresCursor:
+    """Reads in a REPEATABLE READ transaction, whose first statement fixes the snapshot that
+    the change rows and the entities they name are then read in."""
+
+    def __init__(self) -> None:
+        self.xmax = 0
+        self.xip: list[int] = []
+
+    async def _snapshot(self, session: AsyncSession) -> tuple[int, list[int]]:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        row = (await session.execute(_SNAPSHOT)).one()
+        return int(row[0]), list(row[1])
+
+    async def begin(self, session: AsyncSession) -> None:
+        self.xmax, self.xip = await self._snapshot(session)
+
+    async def read(self, session: AsyncSession) -> Read:
+        position = await self._snapshot(session)
+        rows = (await session.execute(_UNSEEN, {"xmax": self.xmax, "xip": self.xip})).all()
+        return Read([(entity, key) for entity, key in rows], position)
+
+    def advance(self, position: object) -> None:
+        assert isinstance(position, tuple)
+        self.xmax, self.xip = position
+
+
+def cursor_for(dialect: str) -> Cursor:
+    return PostgresCursor() if dialect == "postgresql" else SqliteCursor()
+
+
+async def prune(session: AsyncSession, now: float) -> None:
+    """Drop change rows older than an hour (every node has long read them) but never the
+    newest one, and invalidations of tokens that have expired anyway."""
+    newest = select(func.max(m.Change.id)).scalar_subquery()
+    await session.execute(
+        delete(m.Change).where(m.Change.at < now - KEEP_CHANGES_SECONDS, m.Change.id < newest)
+    )
+    await session.execute(delete(m.RevokedToken).where(m.RevokedToken.expires_at < now))

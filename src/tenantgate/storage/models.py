@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Double, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Double,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -135,7 +147,8 @@ class AuditEvent(Base):
 
 class Change(Base):
     """The change feed: every write that the in-memory state mirrors adds a row here, and every
-    node polls it to stay current."""
+    node reads it to stay current. ``xid`` is the writing transaction's id, set by PostgreSQL
+    itself (empty on SQLite)."""
 
     __tablename__ = "changes"
 
@@ -143,6 +156,9 @@ class Change(Base):
     at: Mapped[float] = mapped_column(Double, index=True)
     entity: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(200))
+    xid: Mapped[int | None] = mapped_column(
+        BigInteger, server_default=FetchedValue(), nullable=True, index=True
+    )
 
 
 class Account(Base):

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy.engine import make_url
 
+from tenantgate.storage.database import postgres_server_settings
+
 AUDIT_COLUMNS = "at, kind, actor, tenant_id, application_id, reason, detail"
 TOUCH = {
     "application": "UPDATE applications SET last_token_at = ? WHERE application_id = ?",
@@ -92,8 +94,9 @@ class SqliteSink:
 
     parallel = 2
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, timeout: float = 5.0) -> None:
         self._path = path
+        self._busy_ms = int(timeout * 1000)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="tenantgate-sqlite-writer")
         self._connection: sqlite3.Connection | None = None
         self._rows_per_insert = 1
@@ -123,9 +126,9 @@ class SqliteSink:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self._path, isolation_level=None, timeout=30, cached_statements=256
+            self._path, isolation_level=None, timeout=self._busy_ms / 1000, cached_statements=256
         )
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={self._busy_ms}"):
             connection.execute(f"PRAGMA {pragma}")
         variables = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._rows_per_insert = max(1, min(1000, variables // AUDIT_WIDTH))
@@ -156,10 +159,13 @@ def _flat(rows: list[Row]) -> list[Any]:
 
 
 class PostgresSink:
-    parallel = 4
+    """A small asyncpg pool (``parallel`` connections, one batch each), every call bounded
+    by ``timeout`` on the client and on the server."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, timeout: float = 5.0, parallel: int = 4) -> None:
         self._dsn = dsn
+        self._timeout = timeout
+        self.parallel = parallel
         self._pool: Any = None
 
     async def write(self, batch: Writes) -> None:
@@ -167,10 +173,16 @@ class PostgresSink:
 
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self.parallel, statement_cache_size=16
+                self._dsn,
+                min_size=1,
+                max_size=self.parallel,
+                statement_cache_size=16,
+                timeout=self._timeout,
+                command_timeout=self._timeout,
+                server_settings=postgres_server_settings(self._timeout),
             )
         columns = [list(column) for column in zip(*batch.audit, strict=True)]
-        async with self._pool.acquire() as connection:
+        async with self._pool.acquire(timeout=self._timeout) as connection:
             # Audit rows alone are one statement, committed as its own transaction.
             scope = connection.transaction() if batch.others else contextlib.nullcontext()
             async with scope:
@@ -181,7 +193,10 @@ class PostgresSink:
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), self._timeout)
+            except TimeoutError:
+                self._pool.terminate()
         self._pool = None
 
 
@@ -198,9 +213,9 @@ def _numbered(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(count)}", sql)
 
 
-def sink_for(url: str) -> Sink:
+def sink_for(url: str, timeout: float = 5.0, pool_size: int = 4) -> Sink:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return SqliteSink(parsed.database or "")
+        return SqliteSink(parsed.database or "", timeout)
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresSink(dsn)
+    return PostgresSink(dsn, timeout, pool_size)
