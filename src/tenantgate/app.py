@@ -15,8 +15,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from tenantgate.admin.api import create_admin_api
+from tenantgate.admin.api import unavailable as admin_unavailable
 from tenantgate.crypto import sha256_hex
-from tenantgate.http import JSONResponse
+from tenantgate.deadline import Deadline
+from tenantgate.http import NO_STORE, JSONResponse
 from tenantgate.logs import configure_logging
 from tenantgate.services import Services
 from tenantgate.settings import Settings
@@ -46,7 +48,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.close()
 
     async def healthz(_request: Request) -> Response:
+        """Liveness: the process answers. Whether it should get traffic is /readyz."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        """Readiness, for a load balancer: 200 while the change feed confirms, within
+        TENANTGATE_MAX_STALENESS, that this node's memory is current; 503 otherwise."""
+        feed = services.feed
+        if services.started and feed.is_current():
+            return JSONResponse({"status": "ready"}, headers=NO_STORE)
+        staleness = feed.staleness()
+        body = {
+            "status": "not_ready",
+            "reason": "starting"
+            if not services.started
+            else f"the change feed has not been read for {staleness:.1f} s "
+            f"(TENANTGATE_MAX_STALENESS is {feed.max_staleness:g} s); database at "
+            f"{services.db.host}",
+            "staleness_seconds": round(staleness, 3) if staleness != float("inf") else None,
+        }
+        headers = {**NO_STORE, "Retry-After": str(feed.retry_after())}
+        return JSONResponse(body, status_code=503, headers=headers)
 
     metrics_hash = sha256_hex(settings.metrics_token) if settings.metrics_token else None
 
@@ -68,13 +90,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         body = services.metrics.render()
         return Response(body, headers={"Content-Type": services.metrics.content_type})
 
+    deadline = settings.database_timeout + 0.5
     tokens = TokenEndpoints(services)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *tokens.routes(),
         *_optional_routes(services),
-        Mount("/admin/v1", app=create_admin_api(services)),
+        Mount("/admin/v1", app=Deadline(create_admin_api(services), deadline, admin_unavailable)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
@@ -93,6 +117,7 @@ def _optional_routes(services: Services) -> list[BaseRoute]:
     """The gateway, the console and the reference apps, each added where it is present."""
     from tenantgate.asynccontext.endpoints import async_context_routes
     from tenantgate.console import create_console
+    from tenantgate.console.app import unavailable as console_unavailable
     from tenantgate.embedded import refapp_routes
     from tenantgate.gateway import gateway_routes
     from tenantgate.gateway.websocket import websocket_routes
@@ -103,7 +128,10 @@ def _optional_routes(services: Services) -> list[BaseRoute]:
     routes += async_context_routes(services)
     if services.settings.refapps:
         routes += refapp_routes(services)
-    routes += [Mount("/console", app=create_console(services)), Route("/", _to_console)]
+    console = Deadline(
+        create_console(services), services.settings.database_timeout + 0.5, console_unavailable
+    )
+    routes += [Mount("/console", app=console), Route("/", _to_console)]
     return routes
 
 

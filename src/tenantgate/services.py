@@ -107,6 +107,7 @@ class Services:
         )
         issuer = TokenIssuer(
             state=state,
+            feed=feed,
             keys=keys,
             hasher=hasher,
             batch=batch,
@@ -115,8 +116,11 @@ class Services:
             randomness=randomness,
             ttl=settings.token_ttl,
             audience=settings.token_audience,
+            metrics=metrics,
         )
-        verifier = TokenVerifier(state, keys, clock, settings.token_audience)
+        verifier = TokenVerifier(
+            state, keys, clock, settings.token_audience, current=feed.is_current
+        )
         return cls(
             settings,
             db,

@@ -22,6 +22,7 @@ from tenantgate.http import JSONResponse
 from tenantgate.registry import rules
 from tenantgate.registry.errors import NotFound, RegistryError
 from tenantgate.services import Services
+from tenantgate.storage.database import DatabaseUnavailable
 
 ACTOR = "admin"
 AUDIT_KIND = r"^[a-z_.]{1,48}\*?$"
@@ -36,6 +37,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def error(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> Any:
     body = {"error": code, "error_description": description}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unavailable() -> Any:
+    """The database did not answer in time (or at all): retry shortly."""
+    return error(
+        503,
+        "temporarily_unavailable",
+        "The database did not answer in time; retry shortly.",
+        {"Retry-After": "1"},
+    )
 
 
 def _docs_routes(api: FastAPI) -> None:
@@ -93,6 +104,10 @@ def create_admin_api(services: Services) -> FastAPI:
     async def _registry_error(_request: Request, exc: Exception) -> Any:
         assert isinstance(exc, RegistryError)
         return error(exc.status_code, exc.code, exc.description)
+
+    @api.exception_handler(DatabaseUnavailable)
+    async def _unavailable(_request: Request, _exc: Exception) -> Any:
+        return unavailable()
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: Exception) -> Any:

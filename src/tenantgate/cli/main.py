@@ -36,27 +36,37 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     demo: Annotated[bool, typer.Option(help="Create and print the demo setup.")] = False,
 ) -> None:
-    """Run the server (Token API, gateway, admin API, console)."""
+    """Run the server (Token API, gateway, admin API, console).
+
+    SIGTERM (or Ctrl-C) stops accepting connections, lets requests in flight finish within
+    TENANTGATE_SHUTDOWN_TIMEOUT, closes the database pools and exits 0; a second signal ends
+    it at once."""
     import uvicorn
 
+    from tenantgate.cli.server import GracefulServer
     from tenantgate.settings import Settings
 
     if demo:
         os.environ["TENANTGATE_DEMO"] = "true"
         os.environ.setdefault("TENANTGATE_PUBLIC_URL", f"http://{_local(host)}:{port}")
-    uvicorn.run(
-        "tenantgate.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop=_available("uvloop", "auto"),
-        http=_available("httptools", "auto"),
-        access_log=False,
-        proxy_headers=False,
-        log_config=None,  # create_app configures logging, uvicorn's own records included
-        log_level=Settings().log_level,
-    )
+    settings = Settings()
+    options = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": _available("uvloop", "auto"),
+        "http": _available("httptools", "auto"),
+        "access_log": False,
+        "proxy_headers": False,
+        "log_config": None,  # create_app configures logging, uvicorn's own records included
+        "log_level": settings.log_level,
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
+    }
+    if workers > 1:  # uvicorn's supervisor passes the signals on to the workers
+        uvicorn.run("tenantgate.app:create_app", **options)  # type: ignore[arg-type]
+        return
+    GracefulServer(uvicorn.Config("tenantgate.app:create_app", **options)).run()  # type: ignore[arg-type]
 
 
 @app.command()

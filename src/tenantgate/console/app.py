@@ -6,6 +6,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tenantgate.console import auth, developer, operator, tenants
 from tenantgate.console.web import Console
 from tenantgate.services import Services
+from tenantgate.storage.database import DatabaseUnavailable
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = [
@@ -36,7 +39,33 @@ def create_console(services: Services) -> Starlette:
         *operator.routes(console),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={DatabaseUnavailable: _unavailable},
+    )
+
+
+UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Unavailable - tenantgate console</title>
+<link rel="stylesheet" href="{root}/static/console.css"></head>
+<body><main><section class="narrow card"><h1>The console cannot reach its database</h1>
+<p>Nothing was changed. Try again in a moment.</p>
+<p><a href="{root}/">Back to the console</a></p></section></main></body></html>
+"""
+
+
+def unavailable(root: str = "/console") -> Response:
+    """The page for a request that the database could not serve in time: 503, retry soon."""
+    return HTMLResponse(
+        UNAVAILABLE_PAGE.format(root=root),
+        status_code=503,
+        headers={"Retry-After": "1", "Cache-Control": "no-store"},
+    )
+
+
+async def _unavailable(request: Request, _exc: Exception) -> Response:
+    return unavailable(request.scope.get("root_path", "/console").rstrip("/"))
 
 
 class SecurityHeaders:

@@ -21,6 +21,7 @@ from tenantgate.gateway.errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     Unauthenticated,
+    Unavailable,
 )
 from tenantgate.gateway.headers import (
     Incoming,
@@ -33,7 +34,7 @@ from tenantgate.gateway.headers import (
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.gateway.upstream import PooledUpstream, Target, Upstream, UpstreamResponse
 from tenantgate.services import Services
-from tenantgate.tokens.errors import InsufficientScope, InvalidToken
+from tenantgate.tokens.errors import InsufficientScope, InvalidToken, NotCurrent
 from tenantgate.tokens.verifier import Access, TokenVerifier
 
 log = structlog.get_logger(__name__)
@@ -133,6 +134,9 @@ class Gateway:
             return self._verifier.verify(token)
         except InvalidToken as exc:
             raise Unauthenticated(exc.reason) from None
+        except NotCurrent:
+            self._metrics.stale_refusals("gateway")
+            raise Unavailable("not current") from None
 
     def _target(self, url: str) -> Target:
         target = self._targets.get(url)

@@ -10,7 +10,8 @@ that goes in ``extensions.code``, a public ``message``, and for 401 and 403 the 
     ├── MethodNotAllowed      405 METHOD_NOT_ALLOWED
     ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
     ├── BadGateway            502 BAD_GATEWAY         (upstream refused, reset, or spoke badly)
-    └── GatewayTimeout        504 GATEWAY_TIMEOUT     (upstream slower than upstream_timeout)
+    ├── GatewayTimeout        504 GATEWAY_TIMEOUT     (upstream slower than upstream_timeout)
+    └── Unavailable           503 UNAVAILABLE         (this node is not known to be current)
 """
 
 from __future__ import annotations
@@ -71,3 +72,13 @@ class GatewayTimeout(GatewayError):
     status_code = 504
     code = "GATEWAY_TIMEOUT"
     message = "The app's upstream did not answer in time."
+
+
+class Unavailable(GatewayError):
+    """This node could not confirm, within ``TENANTGATE_MAX_STALENESS``, that its memory of
+    tokens and permissions is current; another node (or this one, shortly) can answer."""
+
+    status_code = 503
+    code = "UNAVAILABLE"
+    message = "This node cannot check access right now; retry shortly or on another node."
+    extra_headers = ((b"retry-after", b"1"),)

@@ -14,7 +14,7 @@ from tenantgate.clock import Clock
 from tenantgate.gateway.headers import Incoming, bearer_token
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.registry.state import AppRoute
-from tenantgate.tokens.errors import InsufficientScope, InvalidToken
+from tenantgate.tokens.errors import InsufficientScope, InvalidToken, NotCurrent
 from tenantgate.tokens.verifier import Access, TokenVerifier
 
 BAD_REQUEST = 4400
@@ -26,6 +26,7 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
 MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013  # this node is not current (TENANTGATE_MAX_STALENESS)
 
 # What the verifier says when the token itself is fine but its tenant no longer admits the
 # application: access withdrawn (4403), where an expired or invalidated token is 4401.
@@ -102,6 +103,8 @@ class SocketAccess:
         any refusal is 4401 (as HTTP answers 401)."""
         try:
             return self.verifier.verify(self.token)
+        except NotCurrent:
+            raise Close(TRY_AGAIN_LATER, "Try again later: this node is not current") from None
         except InvalidToken as exc:
             if live and exc.reason in WITHDRAWN:
                 raise Close(FORBIDDEN, "Forbidden: access withdrawn", exc.reason) from None

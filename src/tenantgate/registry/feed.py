@@ -8,7 +8,7 @@ tenantgate_changes``, sent by a trigger when a row is inserted) and otherwise ev
 applies all it found as one batch: the entities it names are re-read, one query per kind.
 
 Each successful read confirms that memory was current when it began. ``staleness()`` is the
-time since then, and ``current`` says whether it is within ``max_staleness``: past that the
+time since then, and ``is_current()`` says whether it is within ``max_staleness``: past that the
 token endpoint, the gateway and ``/readyz`` refuse rather than answer from a memory that may
 hold a permission withdrawn elsewhere."""
 
@@ -76,8 +76,7 @@ class ChangeFeed:
     def staleness(self) -> float:
         return self._monotonic() - self.confirmed_at
 
-    @property
-    def current(self) -> bool:
+    def is_current(self) -> bool:
         return self.max_staleness == 0 or self.staleness() <= self.max_staleness
 
     def retry_after(self) -> int:

@@ -149,6 +149,7 @@ class Database:
         self.url = url
         self.host = host_of(url)
         self.timeout = timeout
+        self._failing: str | None = None
         self.engine = create_engine(url, timeout, pool_size, max_overflow)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -178,14 +179,23 @@ class Database:
 
     @contextlib.contextmanager
     def unavailable_as_error(self) -> Any:
+        """Turns the ways a database fails into ``DatabaseUnavailable``; logs the first of an
+        episode of failures and the success that ends it, not every request."""
         try:
             yield
         except DatabaseUnavailable:
             raise
         except Exception as error:
-            if is_unavailable(error):
-                raise DatabaseUnavailable(self.host, reason(error)) from error
-            raise
+            if not is_unavailable(error):
+                raise
+            why = reason(error)
+            if self._failing is None:
+                log.warning("database_unavailable", host=self.host, reason=why)
+            self._failing = why
+            raise DatabaseUnavailable(self.host, why) from error
+        if self._failing is not None:
+            log.info("database_recovered", host=self.host, was=self._failing)
+            self._failing = None
 
     async def dispose(self) -> None:
         """Close the pool; bounded, so that a node cut off from its database still stops."""

@@ -33,6 +33,7 @@ from tenantgate.tokens.errors import (
     InvalidClient,
     InvalidRequest,
     InvalidToken,
+    NotCurrent,
     OAuthError,
     SlowDown,
     TemporarilyUnavailable,
@@ -194,6 +195,11 @@ class TokenEndpoints:
             access = self.s.verifier.verify(token)
         except InvalidToken:
             return JSONResponse({"active": False}, headers=NO_STORE)
+        except NotCurrent:
+            self.s.metrics.stale_refusals("introspect")
+            return oauth_error_response(
+                TemporarilyUnavailable("not current", self.s.feed.retry_after())
+            )
         c = access.claims
         body = {
             "active": True,

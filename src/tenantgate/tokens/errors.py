@@ -81,9 +81,14 @@ class TemporarilyUnavailable(OAuthError):
     status_code = 503
     description = "The server cannot record this right now; retry shortly."
 
-    def __init__(self) -> None:
-        super().__init__(reason="storage unavailable")
-        self.headers = {"Retry-After": "1"}
+    def __init__(self, reason: str = "storage unavailable", retry_after: int = 1) -> None:
+        super().__init__(reason=reason)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class NotCurrent(Exception):
+    """This node cannot confirm that its memory is current (``TENANTGATE_MAX_STALENESS``): it
+    must not answer from it, since it may still hold a permission withdrawn elsewhere."""
 
 
 class InvalidToken(Exception):

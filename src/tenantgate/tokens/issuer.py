@@ -14,6 +14,8 @@ from typing import Any
 
 from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
+from tenantgate.metrics import Metrics
+from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter, StorageUnavailable
@@ -86,6 +88,7 @@ class TokenIssuer:
         self,
         *,
         state: RegistryState,
+        feed: ChangeFeed,
         keys: KeyRing,
         hasher: SecretHasher,
         batch: BatchWriter,
@@ -94,8 +97,11 @@ class TokenIssuer:
         randomness: Randomness,
         ttl: int,
         audience: str,
+        metrics: Metrics,
     ) -> None:
         self._state = state
+        self._feed = feed
+        self._metrics = metrics
         self._keys = keys
         self._hasher = hasher
         self._batch = batch
@@ -113,6 +119,9 @@ class TokenIssuer:
         issuer: str,
         urls: Callable[[TenantRecord, list[str]], dict[str, Any]],
     ) -> dict[str, Any]:
+        if not self._feed.is_current():
+            self._metrics.stale_refusals("token")
+            raise TemporarilyUnavailable("not current", self._feed.retry_after())
         client_id = request.credentials.client_id[:64]
         limit_keys = ("client:" + client_id, "address:" + address)
         known = self._state.by_client_id.get(request.credentials.client_id)

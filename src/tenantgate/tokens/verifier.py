@@ -8,13 +8,14 @@ invalidation, the API user's generation, the tenant's and the application's stat
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
 
 from tenantgate.clock import Clock
 from tenantgate.registry.state import ApiUserRecord, RegistryState, TenantRecord
-from tenantgate.tokens.errors import InvalidToken
+from tenantgate.tokens.errors import InvalidToken, NotCurrent
 from tenantgate.tokens.keys import ALGORITHM, KeyRing
 
 _CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "tenant_id", "application_id", "apps", "gen")
@@ -50,7 +51,9 @@ class TokenVerifier:
         clock: Clock,
         audience: str,
         cache_size: int = 50_000,
+        current: Callable[[], bool] = lambda: True,
     ) -> None:
+        self._current = current
         self._state = state
         self._keys = keys
         self._clock = clock
@@ -72,7 +75,10 @@ class TokenVerifier:
         return claims
 
     def verify(self, token: str) -> Access:
-        """Everything: the token is live and its tenant still admits its application."""
+        """Everything: the token is live and its tenant still admits its application. Raises
+        ``NotCurrent`` rather than answer from a memory that may be stale."""
+        if not self._current():
+            raise NotCurrent
         claims = self.decode(token)
         state = self._state
         if claims.jti in state.revoked:
