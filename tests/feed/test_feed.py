@@ -115,3 +115,32 @@ async def test_pruning_keeps_the_newest_change_so_ids_never_go_back(node_a, node
         assert await session.scalar(select(func.max(m.Change.id))) > newest
     await node_b.feed.poll()
     assert node_b.state.tenants[renamed.tenant_id].name == "New"
+
+
+async def test_a_writer_whose_clock_is_behind_is_obeyed_within_a_second(settings, node_b):
+    from tests.conftest import ManualClock
+
+    behind = Services.build(settings, clock=ManualClock(time.time() - 10))
+    await behind.open(background=False)
+    try:
+        tenant_id, application_id = await _accepted(behind)
+        node_b.feed.start()
+        try:
+            await _until(lambda: node_b.state.api_user(tenant_id, application_id) is not None)
+            await behind.registry.set_api_user_enabled(tenant_id, application_id, False, "test")
+            started = time.monotonic()
+            await _until(lambda: not node_b.state.api_user(tenant_id, application_id).enabled)
+            assert time.monotonic() - started < 1.0
+        finally:
+            await node_b.feed.stop()
+    finally:
+        await behind.close()
+
+
+async def _until(check, within: float = 2.0) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.01)
