@@ -8,6 +8,7 @@ a scrape tells nobody who the customers are. Counting costs one locked add per e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,7 +23,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from tenantgate.registry.state import RegistryState
+if TYPE_CHECKING:  # a leaf module: storage uses it, and imports nothing above itself
+    from tenantgate.registry.state import RegistryState
 
 COMMIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 APPLY_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 20000)
