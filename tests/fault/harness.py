@@ -417,9 +417,12 @@ class FrontendParser:
     def _next(self) -> FrontendMessage | None:
         buffer = self._buffer
         if self._startup:
+            if buffer and buffer[0] != 0:
+                # A startup message is far shorter than 16 MiB, so its length's first byte
+                # is 0; anything else is e.g. a TLS record after an accepted SSLRequest.
+                self.opaque = True
+                return None
             if len(buffer) < 8:
-                if buffer and buffer[0] != 0:
-                    self.opaque = True  # e.g. a TLS record after an accepted SSLRequest
                 return None
             length, code = struct.unpack("!II", buffer[:8])
             if not 8 <= length < _MAX_MESSAGE:
