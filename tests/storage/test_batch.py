@@ -84,3 +84,25 @@ async def test_last_used_times_are_written_at_most_once_a_second(settings, clien
     assert first == clock.now - 1.0
     assert within_a_second == first
     assert a_second_later == clock.now
+
+
+async def test_drain_waits_for_rows_queued_without_waiting(services: Services) -> None:
+    """Queued rows (refusals) may be in a batch still in flight when a later write commits on
+    another connection; ``drain()`` waits for all of them."""
+    writer = BatchWriter(services.settings.database_url, interval_ms=5)
+    writer.start()
+    marker = "test.drained"
+    try:
+        for i in range(50):
+            writer.add(audit_row(marker, f"test:{i}", 1_900_000_000.0 + i))
+            if i % 10 == 0:
+                await asyncio.sleep(0)  # let the writer take some of them in batches
+        await writer.drain()
+        async with services.db.session() as session:
+            landed = await session.scalar(
+                select(func.count()).select_from(m.AuditEvent).where(m.AuditEvent.kind == marker)
+            )
+    finally:
+        await writer.stop()
+
+    assert landed == 50

@@ -120,6 +120,18 @@ class BatchWriter:
         except TimeoutError:
             raise StorageUnavailable("TimeoutError") from None
 
+    async def drain(self) -> None:
+        """Wait until every row queued before this call is committed, or its batch failed
+        (batches run in parallel, so a later write's commit does not imply an earlier one's)."""
+        earlier: list[asyncio.Future[None]] = list(self._running)
+        if self._batch.audit:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._batch.waiters.append(waiter)
+            self._wake.set()
+            earlier.append(waiter)
+        async with asyncio.timeout(self._timeout):
+            await asyncio.gather(*earlier, return_exceptions=True)
+
     def _take(self) -> Batch:
         batch, self._batch = self._batch, Batch()
         self._wake.clear()

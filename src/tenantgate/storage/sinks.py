@@ -172,9 +172,11 @@ class PostgresSink:
         import asyncpg
 
         if self._pool is None:
+            # No connection floor: with one, a connection the server closes makes asyncpg
+            # start a reconnecting task of its own that can outlive the pool's event loop.
             self._pool = await asyncpg.create_pool(
                 self._dsn,
-                min_size=1,
+                min_size=0,
                 max_size=self.parallel,
                 statement_cache_size=16,
                 timeout=self._timeout,
