@@ -23,6 +23,8 @@ from tenantgate.storage.batch import BatchWriter
 from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
+from tenantgate.storage.refusals import RefusalTally
+from tenantgate.storage.retention import AuditRetention
 from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
 from tenantgate.tokens.ratelimit import FailureLimiter
@@ -42,6 +44,8 @@ class Services:
     keys: KeyRing
     registry: Registry
     batch: BatchWriter
+    refusals: RefusalTally
+    retention: AuditRetention
     limiter: FailureLimiter
     issuer: TokenIssuer
     verifier: TokenVerifier
@@ -96,6 +100,8 @@ class Services:
             timeout=settings.database_timeout,
             pool_size=settings.writer_pool_size,
         )
+        refusals = RefusalTally(batch, clock, max_groups=settings.audit_refusal_groups)
+        retention = AuditRetention(db, clock, settings.audit_retention_days)
         limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
         registry = Registry(
             db,
@@ -111,6 +117,7 @@ class Services:
             keys=keys,
             hasher=hasher,
             batch=batch,
+            refusals=refusals,
             limiter=limiter,
             clock=clock,
             randomness=randomness,
@@ -129,6 +136,8 @@ class Services:
             keys,
             registry,
             batch,
+            refusals,
+            retention,
             limiter,
             issuer,
             verifier,
@@ -149,11 +158,15 @@ class Services:
         await self._admin_token()
         if background:
             self.batch.start()
+            self.refusals.start()
+            self.retention.start()
             self.feed.start()
         self.started = True
 
     async def close(self) -> None:
         await self.feed.stop()
+        await self.retention.stop()
+        await self.refusals.stop()
         await self.batch.stop()
         await self.db.dispose()
 

@@ -120,6 +120,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a node waits, after SIGTERM, for requests in flight to finish.",
     )
+    audit_retention_days: float = Field(
+        90.0,
+        ge=0,
+        description="Days the audit trail is kept; older rows are deleted in small batches "
+        "every hour. 0: keep everything.",
+    )
+    audit_refusal_groups: int = Field(
+        100,
+        ge=1,
+        description="Distinct (kind, reason, caller) groups of refused requests a node writes "
+        "per minute; further refusals are counted in one row per reason.",
+    )
     demo: bool = Field(False, description="Create the demo tenant, application and reference apps.")
     refapps: bool = Field(True, description="Serve the reference apps in-process under /refapps.")
     introspection_clients: list[str] = Field(

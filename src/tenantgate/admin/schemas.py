@@ -118,6 +118,9 @@ class AuditOut(BaseModel):
     application_id: str | None
     reason: str | None
     detail: dict[str, object] | None
+    count: int = Field(
+        1, description="How many events the row stands for: refusals are counted per minute."
+    )
 
 
 class ErrorOut(BaseModel):

@@ -36,7 +36,7 @@ async def token_minutes(db: Database, now: float, minutes: int = 60) -> TokenMin
     per_minute = at / literal_column("60.0")  # inline, so GROUP BY matches the SELECT
     bucket = cast(per_minute, Integer) if db.url.startswith("sqlite") else func.floor(per_minute)
     query = (
-        select(bucket, m.AuditEvent.kind, func.count())
+        select(bucket, m.AuditEvent.kind, func.sum(m.AuditEvent.count))
         .where(m.AuditEvent.kind.in_(KINDS), at >= start, at < end)
         .group_by(bucket, m.AuditEvent.kind)
     )

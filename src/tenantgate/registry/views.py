@@ -131,6 +131,8 @@ class AuditView:
     application_id: str | None
     reason: str | None
     detail: dict[str, Any] | None
+    count: int
+    """How many events the row stands for: refusals are counted per minute."""
 
     @classmethod
     def of(cls, row: m.AuditEvent) -> AuditView:
@@ -143,4 +145,5 @@ class AuditView:
             row.application_id,
             row.reason,
             row.detail,
+            row.count,
         )

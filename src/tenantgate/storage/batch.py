@@ -36,6 +36,7 @@ class Batch:
     audit: list[dict[str, Any]] = field(default_factory=list)
     touches: dict[tuple[str, str], float] = field(default_factory=dict)
     revocations: dict[str, float] = field(default_factory=dict)
+    counted: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
@@ -77,7 +78,7 @@ class BatchWriter:
         try:
             async with asyncio.timeout(self._timeout):
                 await asyncio.gather(*self._running, return_exceptions=True)
-                if self._batch.audit:
+                if self._batch.audit or self._batch.counted:
                     await self._settle(self._take(), asyncio.Semaphore(1))
         except TimeoutError:
             log.warning("batch_writer_stop_timed_out", rows=len(self._batch.audit))
@@ -103,6 +104,11 @@ class BatchWriter:
             batch.revocations[revocation[0]] = revocation[1]
         self._wake.set()
 
+    def add_counted(self, audit: dict[str, Any], count: int) -> None:
+        """Queue a row that stands for ``count`` events (refusals counted over a minute)."""
+        self._batch.counted.append((audit, count))
+        self._wake.set()
+
     async def write(
         self,
         audit: dict[str, Any],
@@ -124,7 +130,7 @@ class BatchWriter:
         """Wait until every row queued before this call is committed, or its batch failed
         (batches run in parallel, so a later write's commit does not imply an earlier one's)."""
         earlier: list[asyncio.Future[None]] = list(self._running)
-        if self._batch.audit:
+        if self._batch.audit or self._batch.counted:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._batch.waiters.append(waiter)
             self._wake.set()
@@ -181,4 +187,4 @@ class BatchWriter:
         self._failing = why
 
     async def _commit(self, batch: Batch) -> None:
-        await self._sink.write(writes(batch.audit, batch.touches, batch.revocations))
+        await self._sink.write(writes(batch.audit, batch.touches, batch.revocations, batch.counted))

@@ -36,6 +36,7 @@ REVOKE = (
     "ON CONFLICT (jti) DO NOTHING"
 )
 CHANGE = "INSERT INTO changes (at, entity, key) VALUES (?, ?, ?)"
+COUNTED = f"INSERT INTO audit_events ({AUDIT_COLUMNS}, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 Row = tuple[Any, ...]
 
@@ -53,8 +54,11 @@ def writes(
     audit: list[dict[str, Any]],
     touches: dict[tuple[str, str], float],
     revocations: dict[str, float],
+    counted: list[tuple[dict[str, Any], int]] | None = None,
 ) -> Writes:
     others: list[tuple[str, list[Row]]] = []
+    if counted:
+        others.append((COUNTED, [(*_audit_params(row), count) for row, count in counted]))
     grouped: dict[str, list[Row]] = {}
     for (table, key), at in touches.items():
         grouped.setdefault(table, []).append((at, *key.split("/", 1)))

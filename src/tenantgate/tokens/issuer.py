@@ -19,6 +19,7 @@ from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter, StorageUnavailable
+from tenantgate.storage.refusals import RefusalTally
 from tenantgate.tokens.errors import (
     AccessDenied,
     InvalidClient,
@@ -92,6 +93,7 @@ class TokenIssuer:
         keys: KeyRing,
         hasher: SecretHasher,
         batch: BatchWriter,
+        refusals: RefusalTally,
         limiter: FailureLimiter,
         clock: Clock,
         randomness: Randomness,
@@ -105,6 +107,7 @@ class TokenIssuer:
         self._keys = keys
         self._hasher = hasher
         self._batch = batch
+        self._refusals = refusals
         self._limiter = limiter
         self._clock = clock
         self._random = randomness
@@ -225,4 +228,4 @@ class TokenIssuer:
             error=error.error,
             address=address,
         )
-        self._batch.add(row)
+        self._refusals.add(row)
