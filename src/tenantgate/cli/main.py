@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tenantgate.cli import audit as audit_cli
 from tenantgate.cli import refapp as refapp_cli
 from tenantgate.cli import registry
 from tenantgate.cli import user as user_cli
@@ -22,7 +23,7 @@ app.add_typer(registry.apps, name="app")
 app.add_typer(registry.tenants, name="tenant")
 app.add_typer(registry.api_users, name="api-user")
 app.add_typer(registry.keys, name="keys")
-app.command("audit")(registry.audit)
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(refapp_cli.app, name="refapp")
 app.add_typer(user_cli.app, name="user")
 app.add_typer(client_cli.token_app, name="token")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.storage import models as m
+from tenantgate.storage.database import Database
 
 
 def audit_row(
@@ -68,3 +70,29 @@ async def _older_than(session: AsyncSession, event_id: int) -> ColumnElement[boo
         return m.AuditEvent.id < event_id
     event = m.AuditEvent
     return or_(event.at < at, and_(event.at == at, event.id < event_id))
+
+
+async def export_audit(
+    db: Database, *, since: float, until: float | None = None, page: int = 1_000
+) -> AsyncIterator[m.AuditEvent]:
+    """Every event from ``since`` (up to ``until``), oldest first, read a page at a time in
+    sessions of their own, so that an export of millions of rows holds no transaction open
+    and only one page in memory."""
+    event = m.AuditEvent
+    after: tuple[float, int] | None = None
+    while True:
+        query = select(event).where(event.at >= since)
+        if until is not None:
+            query = query.where(event.at < until)
+        if after is not None:
+            query = query.where(
+                or_(event.at > after[0], and_(event.at == after[0], event.id > after[1]))
+            )
+        query = query.order_by(event.at, event.id).limit(page)
+        async with db.session() as session:
+            rows = list((await session.scalars(query)).all())
+        for row in rows:
+            yield row
+        if len(rows) < page:
+            return
+        after = (rows[-1].at, rows[-1].id)
