@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from tenantgate.edge.proxies import ProxyTrust, proxy_trust
 from tenantgate.settings import Settings
 
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
@@ -56,18 +57,22 @@ class JSONResponse(Response):
 
 
 def client_address(request: Request, settings: Settings) -> str:
-    return scope_client_address(request.scope, request.headers, settings)
+    return scope_client_address(request.scope, settings)
 
 
-def scope_client_address(scope: Scope, headers: Mapping[str, str], settings: Settings) -> str:
-    """The caller's address; ``headers`` is any mapping of lower-case names (the fast paths
-    read them straight from the ASGI scope)."""
-    if settings.trust_forwarded_for:
-        forwarded = headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",", 1)[0].strip()[:64]
+def scope_client_address(scope: Scope, settings: Settings) -> str:
+    """The caller's address: the direct peer's, unless trusted proxies stand between
+    (:mod:`tenantgate.edge.proxies`). With none configured, no header is read."""
+    if settings.trusted_proxies or settings.trust_forwarded_for:
+        return _proxy_trust(settings).client(scope)
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def _proxy_trust(settings: Settings) -> ProxyTrust:
+    return proxy_trust(
+        tuple(settings.trusted_proxies), settings.trust_forwarded_for, settings.forwarded_headers
+    )
 
 
 def request_base_url(request: Request, settings: Settings) -> str:
@@ -76,12 +81,14 @@ def request_base_url(request: Request, settings: Settings) -> str:
 
 def scope_base_url(scope: Scope, headers: Mapping[str, str], settings: Settings) -> str:
     """The base URL the request came in on, read from the ASGI scope rather than built as a
-    URL object. A Host header that is not a plain host[:port] is ignored in favour of the
-    listening address."""
+    URL object: the scheme and host a trusted proxy forwarded, else the request's own. A host
+    that is not a plain host[:port] is ignored in favour of the listening address."""
     scheme, host = scope["scheme"], headers.get("host", "")
-    if settings.trust_forwarded_for:
-        scheme = headers.get("x-forwarded-proto", scheme).split(",", 1)[0].strip()
-        host = headers.get("x-forwarded-host", host).split(",", 1)[0].strip()
+    if settings.trusted_proxies or settings.trust_forwarded_for:
+        proto, forwarded_host = _proxy_trust(settings).origin(scope)
+        if proto and proto.lower() in ("http", "https"):
+            scheme = proto.lower()
+        host = forwarded_host or host
     if not _HOST.match(host):
         server = scope.get("server") or ("localhost", None)
         host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tenantgate.edge.proxies import Network, parse_networks
 
 
 class Settings(BaseSettings):
@@ -76,7 +79,21 @@ class Settings(BaseSettings):
     )
     failure_window: float = Field(60.0, gt=0, description="Window for failure_limit, seconds.")
     trust_forwarded_for: bool = Field(
-        False, description="Take the client address from X-Forwarded-For (behind a trusted proxy)."
+        False,
+        description="The direct peer is a trusted proxy: shorthand for one hop of "
+        "TENANTGATE_TRUSTED_PROXIES (the right-most X-Forwarded-For entry is the caller).",
+    )
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses and CIDRs of the proxies in front (IPv4 and IPv6), comma-separated "
+        "or a JSON list. The caller is the first untrusted hop from the right of "
+        "X-Forwarded-For (or Forwarded); from any other peer those headers are ignored.",
+    )
+    forwarded_headers: Literal["x-forwarded", "forwarded"] = Field(
+        "x-forwarded",
+        description="Which headers the trusted proxies write: x-forwarded (X-Forwarded-For, "
+        "-Proto, -Host) or forwarded (RFC 7239 Forwarded: for=, proto=, host=). The other kind "
+        "is ignored, since a caller may have sent it.",
     )
     commit_interval_ms: float = Field(
         0.0,
@@ -153,10 +170,20 @@ class Settings(BaseSettings):
         description="Mark console cookies Secure. Unset: Secure when the request came over HTTPS.",
     )
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "forwarded_headers", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
+            value = [entry for entry in value if entry.strip()]
+        if isinstance(value, list) and all(isinstance(entry, str) for entry in value):
+            return parse_networks(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -85,7 +85,7 @@ class TokenEndpoints:
             base = scope_public_base_url(scope, headers, settings)
             result = await self.s.issuer.issue(
                 token_request,
-                scope_client_address(scope, headers, settings),
+                scope_client_address(scope, settings),
                 settings.issuer or base,
                 partial(self._urls, base),
             )
