@@ -93,11 +93,79 @@ async def _tokens(clients: list[httpx.AsyncClient], form: dict[str, str], count:
     return await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def _probe(http: httpx.AsyncClient, token: str, since: float) -> float | None:
-    """Seconds from ``since`` until ``http``'s node reports the token inactive; None if lost."""
+class Connection:
+    """One keep-alive HTTP/1.1 connection, one request at a time. A bare client on purpose:
+    httpx costs about a millisecond of CPU a request, so two load processes could not send
+    1,000 requests/s and probe them on this 2-core machine beside three nodes."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection("127.0.0.1", self._port)
+        reader, writer = self._streams
+        writer.write(head + body)
+        header = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in header.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return int(header[9:12]), (await reader.readexactly(length) if length else b"")
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+
+
+class Node:
+    """Connections to one node, opened as needed and reused."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._idle: list[Connection] = []
+
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        reused = bool(self._idle)
+        connection = self._idle.pop() if reused else Connection(self._port)
+        try:
+            answer = await connection.request(head, body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            connection.close()
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection: both requests sent are
+            # idempotent, so one more try on a new connection, as HTTP clients do.
+            connection = Connection(self._port)
+            answer = await connection.request(head, body)
+        self._idle.append(connection)
+        return answer
+
+    async def delete(self, token: str) -> int:
+        head = f"DELETE /v1/token HTTP/1.1\r\nhost: n\r\nx-tokens: accessToken={token}\r\n\r\n"
+        return (await self.request(head.encode()))[0]
+
+    async def inactive(self, token: str) -> bool:
+        body = f"token={token}".encode()
+        head = (
+            "POST /v1/token/introspect HTTP/1.1\r\nhost: n\r\n"
+            f"authorization: Bearer {ADMIN_TOKEN}\r\n"
+            "content-type: application/x-www-form-urlencoded\r\n"
+            f"content-length: {len(body)}\r\n\r\n"
+        )
+        status, answer = await self.request(head.encode(), body)
+        return status == 200 and json.loads(answer)["active"] is False
+
+    def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+
+
+async def _probe(node: Node, token: str, since: float) -> float | None:
+    """Seconds from ``since`` until ``node`` reports the token inactive; None if lost."""
     while time.perf_counter() - since < GIVE_UP:
-        answer = await http.post("/v1/token/introspect", data={"token": token}, headers=ADMIN)
-        if answer.status_code == 200 and answer.json()["active"] is False:
+        if await node.inactive(token):
             return time.perf_counter() - since
         await asyncio.sleep(0.01)
     return None
@@ -108,33 +176,29 @@ async def _load(
 ) -> dict[str, Any]:
     """One load process's share: ``rate`` invalidations/s from wall-clock time ``at``, a
     probed one every ``rate / probes``."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    clients = [
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=30, limits=limits)
-        for p in ports
-    ]
+    nodes = [Node(p) for p in ports]
     count = int(rate * duration)
     probe_every = max(1, round(rate / max(probes, 0.1)))
     samples: list[tuple[float, float | None]] = []  # (offset in the phase, propagation)
     tasks: list[asyncio.Task[None]] = []
     sent = failed = 0
+    late = last_done = 0.0
     await asyncio.sleep(max(0.0, at - time.time()))
     start = time.perf_counter()
 
     async def invalidate(i: int, token: str) -> None:
-        nonlocal sent, failed
-        node = i % len(clients)
-        answer = await clients[node].delete(
-            "/v1/token", headers={"x-tokens": f"accessToken={token}"}
-        )
+        nonlocal sent, failed, last_done
+        node = i % len(nodes)
+        status = await nodes[node].delete(token)
         done = time.perf_counter()
-        if answer.status_code != 204:
+        last_done = max(last_done, done - start)
+        if status != 204:
             failed += 1
             return
         sent += 1
         if i % probe_every == 0:
-            others = [c for k, c in enumerate(clients) if k != node]
-            found = await asyncio.gather(*(_probe(c, token, done) for c in others))
+            others = [n for k, n in enumerate(nodes) if k != node]
+            found = await asyncio.gather(*(_probe(n, token, done) for n in others))
             samples.extend((done - start, f) for f in found)
 
     try:
@@ -142,13 +206,22 @@ async def _load(
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            else:
+                late = max(late, -delay)
             tasks.append(asyncio.create_task(invalidate(i, tokens[i])))
         await asyncio.gather(*tasks)
     finally:
-        for client in clients:
-            await client.aclose()
+        for node in nodes:
+            node.close()
     elapsed = time.perf_counter() - start
-    return {"sent": sent, "failed": failed, "samples": samples, "seconds": elapsed}
+    return {
+        "sent": sent,
+        "failed": failed,
+        "samples": samples,
+        "seconds": elapsed,
+        "sending": last_done,
+        "late": late,
+    }
 
 
 def _load_process(*args: Any) -> dict[str, Any]:
@@ -181,6 +254,7 @@ async def _phase(
     samples = [sample for part in parts for sample in part["samples"]]
     elapsed = max(part["seconds"] for part in parts)
     sent = sum(part["sent"] for part in parts)
+    sending = max(part["sending"] for part in parts)
     seen = [(t, p) for t, p in samples if p is not None]
     thirds = [
         [p for t, p in seen if t < duration / 3],
@@ -189,7 +263,7 @@ async def _phase(
     ms = [p * 1000 for _, p in seen]
     return {
         "rate": rate,
-        "achieved": sent / elapsed,
+        "achieved": sent / sending if sending else 0.0,
         "failed": sum(part["failed"] for part in parts),
         "probes": len(samples),
         "lost": len(samples) - len(seen),
@@ -199,6 +273,7 @@ async def _phase(
         "first_third_p50_ms": statistics.median(thirds[0]) * 1000 if thirds[0] else float("nan"),
         "last_third_p50_ms": statistics.median(thirds[1]) * 1000 if thirds[1] else float("nan"),
         "seconds": elapsed,
+        "sender_late_ms": max(part["late"] for part in parts) * 1000,
     }
 
 
