@@ -34,3 +34,5 @@ async def test_a_stale_node_closes_with_1013_and_accepts_again_once_current(sett
             services.feed.max_staleness = 5.0
             async with socket(server) as ws:
                 await initialised(ws, {"Authorization": f"Bearer {a.access_token}"})
+    metrics = services.metrics.render().decode()
+    assert 'tenantgate_stale_refusals_total{surface="websocket"} 2.0' in metrics

@@ -35,6 +35,7 @@ from tenantgate.gateway.ws_rules import (
     SUBPROTOCOL_NOT_ACCEPTABLE,
     SUBSCRIBER_EXISTS,
     TOO_MANY_INITS,
+    TRY_AGAIN_LATER,
     UNAUTHORIZED,
     Close,
     SocketAccess,
@@ -78,6 +79,7 @@ class GraphQLSocket:
         settings = services.settings
         self.verifier: TokenVerifier = services.verifier
         self.clock: Clock = services.clock
+        self.metrics = services.metrics
         self.token_bytes = services.randomness.token_bytes
         self.check_interval = check_interval
         self.init_timeout = init_timeout
@@ -138,6 +140,8 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        if close.code == TRY_AGAIN_LATER:
+            self._endpoint.metrics.stale_refusals("websocket")
         log.info("ws_closed", code=close.code, reason=close.detail, request_id=self._request_id)
         message = {"type": "websocket.close", "code": close.code, "reason": close.reason}
         with contextlib.suppress(OSError, RuntimeError):
