@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -104,6 +105,18 @@ class Metrics:
                 ["surface"],
                 registry=registry,
             )
+        )
+        self.limiter_fallback = Counter(
+            "tenantgate_limiter_fallback",
+            "Failure-limit checks and failures counted in this node's memory because the "
+            "shared Redis did not answer.",
+            registry=registry,
+        )
+        self.limiter_shared = Gauge(
+            "tenantgate_limiter_shared",
+            "1 while the failure limits are shared through Redis, 0 while this node counts "
+            "on its own.",
+            registry=registry,
         )
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)

@@ -27,12 +27,22 @@ from tenantgate.storage.refusals import RefusalTally
 from tenantgate.storage.retention import AuditRetention
 from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
-from tenantgate.tokens.ratelimit import FailureLimiter
+from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy
 from tenantgate.tokens.verifier import TokenVerifier
 
 log = structlog.get_logger(__name__)
 
 ADMIN_TOKEN_KEY = "admin_token_sha256"
+
+
+def failure_policy(settings: Settings) -> FailurePolicy:
+    limit = settings.failure_limit
+    return FailurePolicy(
+        per_pair=limit,
+        per_address=settings.failure_limit_per_address or 5 * limit,
+        per_client=settings.failure_limit_per_client or 10 * limit,
+        window=settings.failure_window,
+    )
 
 
 @dataclass
@@ -102,7 +112,7 @@ class Services:
         )
         refusals = RefusalTally(batch, clock, max_groups=settings.audit_refusal_groups)
         retention = AuditRetention(db, clock, settings.audit_retention_days)
-        limiter = FailureLimiter(settings.failure_limit, settings.failure_window, clock)
+        limiter = FailureLimiter(failure_policy(settings), clock, metrics=metrics)
         registry = Registry(
             db,
             feed,
@@ -156,6 +166,7 @@ class Services:
         await self.keys.ensure()
         self.feed.listen(self._on_change)
         await self._admin_token()
+        await self.limiter.open()
         if background:
             self.batch.start()
             self.refusals.start()
@@ -168,6 +179,7 @@ class Services:
         await self.retention.stop()
         await self.refusals.stop()
         await self.batch.stop()
+        await self.limiter.close()
         await self.db.dispose()
 
     async def _on_change(self, entity: str, _key: str) -> None:

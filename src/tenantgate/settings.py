@@ -74,10 +74,27 @@ class Settings(BaseSettings):
     failure_limit: int = Field(
         10,
         ge=1,
-        description="Failed token requests per client id or per address within the window "
-        "before 429.",
+        description="Failed token requests (and client authentications at revocation and "
+        "introspection) of one client id from one address within the window before that pair "
+        "is answered 429; the same client id from other addresses is still served.",
     )
-    failure_window: float = Field(60.0, gt=0, description="Window for failure_limit, seconds.")
+    failure_limit_per_address: int | None = Field(
+        None,
+        ge=1,
+        description="Failed requests from one address, whatever the client ids, within the "
+        "window before that address is answered 429 (the guard against spraying). Unset: 5 x "
+        "TENANTGATE_FAILURE_LIMIT.",
+    )
+    failure_limit_per_client: int | None = Field(
+        None,
+        ge=1,
+        description="Failed requests of one client id, from all addresses together, within the "
+        "window before that client id is answered 429 everywhere (slows a distributed guess). "
+        "Unset: 10 x TENANTGATE_FAILURE_LIMIT.",
+    )
+    failure_window: float = Field(
+        60.0, gt=0, description="Window of the three failure limits, seconds."
+    )
     trust_forwarded_for: bool = Field(
         False,
         description="The direct peer is a trusted proxy: shorthand for one hop of "

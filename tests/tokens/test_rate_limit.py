@@ -1,5 +1,7 @@
-"""Too many failed token requests for one client id, or from one address, are answered
-429 slow_down with Retry-After until the window has passed, even with the right secret."""
+"""Failed token requests are counted per (client id, address), per address and, with a much
+higher limit, per client id. A full window is answered 429 slow_down with Retry-After until it
+has passed, even with the right secret; the owner of a client id at an address that has not
+been failing is served while someone elsewhere guesses at it."""
 
 from __future__ import annotations
 
@@ -8,14 +10,21 @@ from tests.conftest import ManualClock
 from tests.tokens.calls import assert_oauth_error
 from tests.tokens.servers import http_client
 
-LIMIT, WINDOW = 3, 30.0
+LIMIT, PER_ADDRESS, PER_CLIENT, WINDOW = 3, 6, 9, 30.0
+ELSEWHERE = "198.51.100.20"
 
 
 async def limited_server(server, clock: ManualClock):
-    return await server(clock=clock, failure_limit=LIMIT, failure_window=WINDOW)
+    return await server(
+        clock=clock,
+        failure_limit=LIMIT,
+        failure_limit_per_address=PER_ADDRESS,
+        failure_limit_per_client=PER_CLIENT,
+        failure_window=WINDOW,
+    )
 
 
-async def test_repeated_wrong_secrets_block_the_client_id_until_the_window_passes(server):
+async def test_repeated_wrong_secrets_block_that_client_at_that_address_for_the_window(server):
     clock = ManualClock()
     _services, client = await limited_server(server, clock)
     setup = await f.accepted_setup(client)
@@ -37,33 +46,50 @@ async def test_repeated_wrong_secrets_block_the_client_id_until_the_window_passe
     assert (await client.post("/v1/token", data=setup.form())).status_code == 200
 
 
-async def test_a_blocked_client_id_is_blocked_from_every_address(server):
+async def test_guessing_at_a_client_id_does_not_lock_out_its_owner_elsewhere(server):
+    clock = ManualClock()
+    services, attacker = await limited_server(server, clock)
+    setup = await f.accepted_setup(attacker)
+    other = await f.accepted_setup(attacker)
+    for _ in range(LIMIT + 2):
+        await attacker.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+
+    assert_oauth_error(await attacker.post("/v1/token", data=setup.form()), 429, "slow_down")
+    async with http_client(services, address=ELSEWHERE) as owner:
+        assert (await owner.post("/v1/token", data=setup.form())).status_code == 200
+    # below the address's own limit, the attacker's address still serves other clients
+    assert (await attacker.post("/v1/token", data=other.form())).status_code == 200
+
+
+async def test_a_guess_spread_over_many_addresses_meets_the_client_id_guard(server):
     clock = ManualClock()
     services, client = await limited_server(server, clock)
     setup = await f.accepted_setup(client)
-    for _ in range(LIMIT):
-        await client.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+    for n in range(PER_CLIENT):
+        async with http_client(services, address=f"192.0.2.{n}") as guesser:
+            wrong = await guesser.post("/v1/token", data=setup.form(client_secret="tgs_guess"))
+            assert_oauth_error(wrong, 403, "invalid_client")
 
-    async with http_client(services, address="198.51.100.20") as elsewhere:
-        blocked = await elsewhere.post("/v1/token", data=setup.form())
+    async with http_client(services, address=ELSEWHERE) as owner:
+        blocked = await owner.post("/v1/token", data=setup.form())
+        assert_oauth_error(blocked, 429, "slow_down")
+        clock.advance(WINDOW + 1)
+        assert (await owner.post("/v1/token", data=setup.form())).status_code == 200
 
-    assert_oauth_error(blocked, 429, "slow_down")
-    assert "retry-after" in blocked.headers
 
-
-async def test_repeated_failures_from_one_address_block_that_address_only(server):
+async def test_spraying_from_one_address_blocks_that_address_for_every_client(server):
     clock = ManualClock()
     services, client = await limited_server(server, clock)
     setup = await f.accepted_setup(client)
 
-    for attempt in range(LIMIT):
+    for attempt in range(PER_ADDRESS):
         unknown = await client.post("/v1/token", data=setup.form(client_id=f"guess-{attempt}"))
         assert_oauth_error(unknown, 403, "invalid_client")
     blocked = await client.post("/v1/token", data=setup.form())
 
     assert_oauth_error(blocked, 429, "slow_down")
     assert 0 < int(blocked.headers["retry-after"]) <= WINDOW
-    async with http_client(services, address="198.51.100.20") as elsewhere:
+    async with http_client(services, address=ELSEWHERE) as elsewhere:
         assert (await elsewhere.post("/v1/token", data=setup.form())).status_code == 200
 
     clock.advance(WINDOW + 1)

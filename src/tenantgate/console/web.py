@@ -22,7 +22,7 @@ from tenantgate.crypto import derive, load_server_secret
 from tenantgate.http import client_address, request_base_url
 from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
-from tenantgate.tokens.ratelimit import FailureLimiter
+from tenantgate.tokens.ratelimit import KeyedLimiter
 
 Handler = Callable[["Call"], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -60,9 +60,7 @@ class Console:
             load_server_secret(settings.secret_key, settings.data_dir), "console sessions"
         )
         self.sessions = Sessions(services, self.key)
-        self.limiter = FailureLimiter(
-            settings.failure_limit, settings.failure_window, services.clock
-        )
+        self.limiter = KeyedLimiter(settings.failure_limit, settings.failure_window, services.clock)
         self.templates = Environment(
             loader=PackageLoader("tenantgate.console", "templates"),
             autoescape=select_autoescape(["html", "svg"]),

@@ -144,7 +144,7 @@ class TokenEndpoints:
             fields = parse_form(await request.body())
             credentials = client_credentials(fields, request.headers.get("authorization"))
             assert credentials is not None
-            self._authenticate(request, credentials.client_id, credentials)
+            await self._authenticate(request, credentials.client_id, credentials)
             token = fields.get("token")
             if not token:
                 raise InvalidRequest("Missing token.")
@@ -185,7 +185,7 @@ class TokenEndpoints:
     async def introspect(self, request: Request) -> Response:
         try:
             fields = parse_form(await request.body())
-            self._introspection_caller(request, fields)
+            await self._introspection_caller(request, fields)
             token = fields.get("token")
             if not token:
                 raise InvalidRequest("Missing token.")
@@ -218,30 +218,30 @@ class TokenEndpoints:
         }
         return JSONResponse(body, headers=NO_STORE)
 
-    def _introspection_caller(self, request: Request, fields: dict[str, str]) -> None:
+    async def _introspection_caller(self, request: Request, fields: dict[str, str]) -> None:
         authorization = request.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            self._authenticate(request, "", None, authorization[7:].strip())
+            await self._authenticate(request, None, None, authorization[7:].strip())
             return
         credentials = client_credentials(fields, authorization or None)
         assert credentials is not None
-        self._authenticate(request, credentials.client_id, credentials)
+        await self._authenticate(request, credentials.client_id, credentials)
         if credentials.client_id not in self.s.settings.introspection_clients:
             raise InvalidClient("This client may not introspect tokens.", reason="not allowed")
 
-    def _authenticate(
+    async def _authenticate(
         self,
         request: Request,
-        who: str,
+        who: str | None,
         credentials: ClientCredentials | None,
         admin_token: str | None = None,
     ) -> None:
-        """Client (or operator) authentication for revocation and introspection, under the
-        same failure limit as the token endpoint: guesses cost the same everywhere. A wrong
-        operator token counts against the address only, so nobody can lock the operator out."""
-        address = "address:" + client_address(request, self.s.settings)
-        keys = (address,) if credentials is None else ("client:" + who[:64], address)
-        wait = self.s.limiter.retry_after(*keys)
+        """Client (or operator, ``who=None``) authentication for revocation and introspection,
+        under the same failure limits as the token endpoint: guesses cost the same everywhere.
+        A wrong operator token counts for its address only, never in a client id's window, so
+        nobody can lock the operator out from elsewhere."""
+        address = client_address(request, self.s.settings)
+        wait = await self.s.limiter.retry_after(who, address)
         if wait is not None:
             raise SlowDown(wait)
         try:
@@ -253,7 +253,7 @@ class TokenEndpoints:
             if not expected or not hmac.compare_digest(presented, expected):
                 raise InvalidClient("The introspection credential is not valid.")
         except InvalidClient:
-            self.s.limiter.fail(*keys)
+            await self.s.limiter.fail(who, address)
             raise
 
     async def metadata(self, request: Request) -> Response:

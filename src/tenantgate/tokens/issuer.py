@@ -126,10 +126,9 @@ class TokenIssuer:
             self._metrics.stale_refusals("token")
             raise TemporarilyUnavailable("not current", self._feed.retry_after())
         client_id = request.credentials.client_id[:64]
-        limit_keys = ("client:" + client_id, "address:" + address)
         known = self._state.by_client_id.get(request.credentials.client_id)
         app_id = known.application_id if known else None
-        retry_after = self._limiter.retry_after(*limit_keys)
+        retry_after = await self._limiter.retry_after(client_id, address)
         if retry_after is not None:
             self._refuse(SlowDown(retry_after), client_id, app_id, request.tenant_id, address)
             raise SlowDown(retry_after)
@@ -137,7 +136,7 @@ class TokenIssuer:
             application, secret_id = authenticate(self._state, self._hasher, request.credentials)
             tenant, user = authorize(self._state, application, request.tenant_id)
         except OAuthError as error:
-            self._limiter.fail(*limit_keys)
+            await self._limiter.fail(client_id, address)
             self._refuse(error, client_id, app_id, request.tenant_id, address)
             raise
         grant = Grant(application, secret_id, tenant, user, user.allowed_apps(tenant))
