@@ -102,6 +102,7 @@ class Services:
             clock,
             randomness,
             settings.token_ttl,
+            settings.clock_leeway,
         )
         batch = BatchWriter(
             settings.database_url,
@@ -136,7 +137,13 @@ class Services:
             metrics=metrics,
         )
         verifier = TokenVerifier(
-            state, keys, clock, settings.token_audience, current=feed.is_current
+            state,
+            keys,
+            clock,
+            settings.token_audience,
+            current=feed.is_current,
+            max_lifetime=settings.token_ttl,
+            leeway=settings.clock_leeway,
         )
         return cls(
             settings,
@@ -171,12 +178,14 @@ class Services:
             self.batch.start()
             self.refusals.start()
             self.retention.start()
+            self.keys.start()
             self.feed.start()
         self.started = True
 
     async def close(self) -> None:
         await self.feed.stop()
         await self.retention.stop()
+        await self.keys.stop()
         await self.refusals.stop()
         await self.batch.stop()
         await self.limiter.close()

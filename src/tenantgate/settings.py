@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         "admin token. The admin token is accepted too.",
     )
     token_ttl: int = Field(900, ge=30, le=86400, description="Access-token lifetime, seconds.")
+    clock_leeway: float = Field(
+        30.0,
+        ge=0,
+        le=300,
+        description="Seconds of clock difference tolerated between nodes and apps: a token "
+        "issued up to this far in the future, living up to this much longer than token_ttl, "
+        "or signed this long after its key was retired is still accepted.",
+    )
     public_url: str | None = Field(
         None,
         description="Public base URL used in the `urls` block, e.g. https://api.example.com. "

@@ -1,10 +1,14 @@
 """Signing keys (Ed25519), kept in the database so that every node and every restart signs and
-verifies with the same keys. The newest unretired key signs; a retired key keeps verifying, and
-stays in the JWKS, until every token it signed has expired."""
+verifies with the same keys. The newest unretired key signs. A retired key verifies only tokens
+issued before its retirement (give or take the clock leeway, for a node that signed with it
+before it heard of the rotation), and leaves the JWKS and every node's verifier, on a timer,
+once the longest-lived token it can have signed is past its expiry and the leeway."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -44,6 +48,10 @@ class SigningKey:
     created_at: float
     retired_at: float | None
 
+    def signed_in_time(self, issued_at: float, leeway: float) -> bool:
+        """Whether a token issued at ``issued_at`` may carry this key's signature."""
+        return self.retired_at is None or issued_at <= self.retired_at + leeway
+
     @cached_property
     def _header(self) -> bytes:
         return _b64(orjson.dumps({"alg": ALGORITHM, "kid": self.kid, "typ": "at+jwt"}))
@@ -60,22 +68,61 @@ class SigningKey:
 
 class KeyRing:
     def __init__(
-        self, db: Database, sealer: Sealer, clock: Clock, randomness: Randomness, ttl: int
+        self,
+        db: Database,
+        sealer: Sealer,
+        clock: Clock,
+        randomness: Randomness,
+        ttl: int,
+        leeway: float = 30.0,
     ) -> None:
         self._db = db
         self._sealer = sealer
         self._clock = clock
         self._random = randomness
         self._ttl = ttl
+        self.leeway = leeway
         self.keys: dict[str, SigningKey] = {}
         self.signing: SigningKey | None = None
         self.jwks: dict[str, Any] = {"keys": []}
+        self._task: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
         async with self._db.session() as session:
             rows = (await session.scalars(select(m.SigningKey))).all()
         now = self._clock()
-        keys = {r.kid: self._unseal(r) for r in rows if not self._expired(r.retired_at, now)}
+        self._publish(
+            {r.kid: self._unseal(r) for r in rows if not self._expired(r.retired_at, now)}
+        )
+
+    def drop_expired(self) -> float | None:
+        """Forget the retired keys whose tokens have all expired; the seconds until the next
+        retired key is due to go (None: none is retired)."""
+        now = self._clock()
+        keys = {kid: k for kid, k in self.keys.items() if not self._expired(k.retired_at, now)}
+        if len(keys) != len(self.keys):
+            self._publish(keys)
+        due = [self._gone_at(k.retired_at) - now for k in keys.values() if k.retired_at]
+        return max(0.0, min(due)) if due else None
+
+    def start(self, every: float = 60.0) -> None:
+        """Drop retired keys on time on this node, whether or not anything else changes."""
+
+        async def run() -> None:
+            while True:
+                due = self.drop_expired()
+                await asyncio.sleep(every if due is None else min(every, due + 0.01))
+
+        self._task = asyncio.create_task(run(), name="tenantgate-key-retirement")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _publish(self, keys: dict[str, SigningKey]) -> None:
         live = [k for k in keys.values() if k.retired_at is None]
         self.keys = keys
         self.signing = max(live, key=lambda k: k.created_at) if live else None
@@ -116,8 +163,14 @@ class KeyRing:
         await self.load()
         return kid
 
+    def _gone_at(self, retired_at: float) -> float:
+        """The last token a retired key verifies was issued at most ``leeway`` after the
+        retirement and expires ``ttl`` later; an app checking it against the JWKS with a clock
+        behind may accept it until ``leeway`` after that."""
+        return retired_at + self.leeway + self._ttl + self.leeway
+
     def _expired(self, retired_at: float | None, now: float) -> bool:
-        return retired_at is not None and retired_at + self._ttl + 60 < now
+        return retired_at is not None and self._gone_at(retired_at) <= now
 
     def _unseal(self, row: m.SigningKey) -> SigningKey:
         try:

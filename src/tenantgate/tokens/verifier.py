@@ -16,7 +16,7 @@ import jwt
 from tenantgate.clock import Clock
 from tenantgate.registry.state import ApiUserRecord, RegistryState, TenantRecord
 from tenantgate.tokens.errors import InvalidToken, NotCurrent
-from tenantgate.tokens.keys import ALGORITHM, KeyRing
+from tenantgate.tokens.keys import ALGORITHM, KeyRing, SigningKey
 
 _CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti", "tenant_id", "application_id", "apps", "gen")
 
@@ -52,8 +52,12 @@ class TokenVerifier:
         audience: str,
         cache_size: int = 50_000,
         current: Callable[[], bool] = lambda: True,
+        max_lifetime: int = 900,
+        leeway: float = 30.0,
     ) -> None:
         self._current = current
+        self._max_lifetime = max_lifetime
+        self._leeway = leeway
         self._state = state
         self._keys = keys
         self._clock = clock
@@ -115,7 +119,7 @@ class TokenVerifier:
                 audience=self._audience,
                 options={"require": list(_CLAIMS), "verify_exp": False, "verify_iat": False},
             )
-            return AccessClaims(
+            claims = AccessClaims(
                 jti=str(data["jti"]),
                 client_id=str(data["sub"]),
                 tenant_id=str(data["tenant_id"]),
@@ -130,3 +134,17 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, TypeError, ValueError) as exc:
             raise InvalidToken("bad signature or claims") from exc
+        return self._in_time(claims, key)
+
+    def _in_time(self, claims: AccessClaims, key: SigningKey) -> AccessClaims:
+        """Time claims a valid signature does not vouch for: a key that leaked after its
+        retirement, a token that lives longer than this server issues them, or one from the
+        future."""
+        leeway = self._leeway
+        if not key.signed_in_time(claims.issued_at, leeway):
+            raise InvalidToken("signed after its key was retired")
+        if claims.expires_at - claims.issued_at > self._max_lifetime + leeway:
+            raise InvalidToken("lifetime too long")
+        if claims.issued_at > self._clock() + leeway:
+            raise InvalidToken("issued in the future")
+        return claims
