@@ -27,12 +27,25 @@ from tenantgate.storage.refusals import RefusalTally
 from tenantgate.storage.retention import AuditRetention
 from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
-from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy
+from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy, SharedWindows
 from tenantgate.tokens.verifier import TokenVerifier
 
 log = structlog.get_logger(__name__)
 
 ADMIN_TOKEN_KEY = "admin_token_sha256"
+
+
+def shared_windows(settings: Settings) -> SharedWindows | None:
+    if not settings.redis_url:
+        return None
+    from tenantgate.tokens.redis_windows import RedisWindows  # only where Redis is used
+
+    return RedisWindows(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        window=settings.failure_window,
+        timeout=settings.redis_timeout,
+    )
 
 
 def failure_policy(settings: Settings) -> FailurePolicy:
@@ -113,7 +126,9 @@ class Services:
         )
         refusals = RefusalTally(batch, clock, max_groups=settings.audit_refusal_groups)
         retention = AuditRetention(db, clock, settings.audit_retention_days)
-        limiter = FailureLimiter(failure_policy(settings), clock, metrics=metrics)
+        limiter = FailureLimiter(
+            failure_policy(settings), clock, shared=shared_windows(settings), metrics=metrics
+        )
         registry = Registry(
             db,
             feed,

@@ -103,6 +103,20 @@ class Settings(BaseSettings):
     failure_window: float = Field(
         60.0, gt=0, description="Window of the three failure limits, seconds."
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis that the nodes share the failure limits through, e.g. "
+        "redis://10.0.0.9:6379/0. Unset: each node counts on its own.",
+    )
+    redis_prefix: str = Field(
+        "tenantgate:", description="Prefix of every Redis key tenantgate writes."
+    )
+    redis_timeout: float = Field(
+        0.25,
+        gt=0,
+        description="Seconds a Redis call may take, connecting included; past that the node "
+        "counts in its own memory, and asks Redis again after 2 s.",
+    )
     trust_forwarded_for: bool = Field(
         False,
         description="The direct peer is a trusted proxy: shorthand for one hop of "

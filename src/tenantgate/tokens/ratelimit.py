@@ -159,11 +159,12 @@ class FailureLimiter:
         now = self._clock()
         if self._shared is not None and self._may_ask(now):
             try:
-                return _seconds(await self._shared.wait(counters, now))
+                wait = await self._shared.wait(counters, now)
             except SharedUnavailable as error:
                 self._failed(str(error))
             else:
                 self._recovered()
+                return _seconds(wait)
         if self._shared is not None:
             self._metrics.limiter_fallback.inc()
         return _seconds(self._local.wait(counters, now))
