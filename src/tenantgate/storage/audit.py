@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.storage import models as m
 from tenantgate.storage.database import Database
+from tenantgate.storage.keyset import seek
 
 
 def audit_row(
@@ -42,8 +43,11 @@ async def query_audit(
     since: float | None = None,
     until: float | None = None,
     before_id: int | None = None,
+    before: Sequence[float | int] | None = None,
     limit: int = 100,
 ) -> list[m.AuditEvent]:
+    """Newest first: ``limit`` events older than event ``before_id``, or than the key
+    ``before`` (its ``(at, id)``), or the newest."""
     query = select(m.AuditEvent)
     if tenant_id:
         query = query.where(m.AuditEvent.tenant_id == tenant_id)
@@ -58,7 +62,8 @@ async def query_audit(
         query = query.where(m.AuditEvent.at < until)
     if before_id is not None:
         query = query.where(await _older_than(session, before_id))
-    query = query.order_by(m.AuditEvent.at.desc(), m.AuditEvent.id.desc()).limit(limit)
+    key = (m.AuditEvent.at, m.AuditEvent.id)
+    query = seek(query, key, before, limit, descending=True)
     return list((await session.scalars(query)).all())
 
 
