@@ -13,6 +13,7 @@ from tenantgate.asynccontext.store import PayloadStore
 from tenantgate.clock import Clock, Randomness, system_clock
 from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
 from tenantgate.metrics import Metrics
+from tenantgate.proof import GatewayProof
 from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
@@ -75,6 +76,7 @@ class Services:
     hasher: SecretHasher
     clock: Clock
     randomness: Randomness
+    gateway_proof: GatewayProof
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     admin_token_hash: str | None = None
@@ -176,6 +178,7 @@ class Services:
             hasher,
             clock,
             randomness,
+            GatewayProof(derive(secret, "tenantgate gateway proof")),
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )

@@ -65,12 +65,16 @@ async def test_gateway_sets_identity_headers_and_drops_the_callers_copies(client
         "X-Tenant-Id": "someone-elses-tenant",
         "X-Application-Id": "999999",
         "X-Client-Id": "spoofed-client",
+        "X_Tenant_Id": "read-as-x-tenant-id-by-cgi-servers",
+        "X-Tenantgate-Gateway": "forged",
         "Host": "evil.example",
     }
 
     response = await client.post(gateway_url(token), json=QUERY, headers=spoofed)
 
     seen = echoed_headers(response)
+    assert "x_tenant_id" not in seen
+    assert len(seen["x-tenantgate-gateway"]) == 1 and seen["x-tenantgate-gateway"] != ["forged"]
     assert seen["x-tenant-id"] == [setup.tenant_id]
     assert seen["x-application-id"] == [setup.application_id]
     assert seen["x-client-id"] == [setup.client_id]

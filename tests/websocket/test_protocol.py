@@ -152,6 +152,7 @@ async def test_the_upstream_gets_the_token_and_the_gateway_set_headers(
         "X-Tenant-Id": claims.tenant_id,
         "X-Application-Id": claims.application_id,
         "X-Client-Id": claims.client_id,
+        "X-Tenantgate-Gateway": endpoint.proof.sign(claims.tenant_id, "sdmo", claims.jti),
     }
     assert init["type"] == "connection_init"
     assert init["payload"] == {**expected, "X-Request-Id": init["payload"]["X-Request-Id"]}

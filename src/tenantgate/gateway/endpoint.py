@@ -71,6 +71,7 @@ class Gateway:
         self._upstream = upstream or PooledUpstream(settings.upstream_timeout)
         self._targets: dict[str, Target] = {}
         self._metrics = services.metrics
+        self._proof = services.gateway_proof
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
@@ -112,6 +113,8 @@ class Gateway:
         headers.append((b"x-application-id", claims.application_id.encode()))
         headers.append((b"x-client-id", claims.client_id.encode()))
         headers.append((b"x-request-id", request_id))
+        proof = self._proof.sign(claims.tenant_id, params["app"], claims.jti)
+        headers.append((b"x-tenantgate-gateway", proof.encode()))
         if method == b"POST":
             body = await self._body(receive, incoming.content_length)
             headers.append((b"content-length", str(len(body)).encode()))

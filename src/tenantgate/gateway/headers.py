@@ -3,7 +3,9 @@
 Request: hop-by-hop headers (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-*, TE, Trailer,
 Transfer-Encoding, Upgrade, and any named in Connection) are removed, and so are the headers
 the gateway sets itself (Host, Content-Length, X-Tenant-Id, X-Application-Id, X-Client-Id,
-X-Request-Id). Authorization is forwarded: the upstream verifies the token too.
+X-Request-Id, X-Tenantgate-Gateway), and so are names that differ from those only by ``_`` for
+``-`` (``X_Tenant_Id``), which CGI-style servers read as the same header. Authorization is
+forwarded: the upstream verifies the token too.
 
 Response: the same hop-by-hop removal; Content-Length is recomputed, Date and Server are the
 gateway's own, X-Request-Id is the gateway's.
@@ -37,6 +39,7 @@ _SET_BY_GATEWAY = frozenset(
         b"x-application-id",
         b"x-client-id",
         b"x-request-id",
+        b"x-tenantgate-gateway",
     }
 )
 _DROP_REQUEST = _HOP_BY_HOP | _SET_BY_GATEWAY
@@ -63,6 +66,8 @@ def read_request_headers(raw: RawHeaders) -> Incoming:
     connection: list[bytes] = []
     for pair in raw:
         name = pair[0]
+        if b"_" in name and name.replace(b"_", b"-") in _SET_BY_GATEWAY:
+            continue  # X_Tenant_Id: many servers read it as X-Tenant-Id
         if name in _DROP_REQUEST or name.startswith(b"proxy-"):
             if name == b"x-request-id":
                 incoming.request_id = pair[1]

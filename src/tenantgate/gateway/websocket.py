@@ -80,6 +80,7 @@ class GraphQLSocket:
         self.verifier: TokenVerifier = services.verifier
         self.clock: Clock = services.clock
         self.metrics = services.metrics
+        self.proof = services.gateway_proof
         self.token_bytes = services.randomness.token_bytes
         self.check_interval = check_interval
         self.init_timeout = init_timeout
@@ -266,6 +267,7 @@ class Session:
             "X-Application-Id": claims.application_id,
             "X-Client-Id": claims.client_id,
             "X-Request-Id": self._request_id,
+            "X-Tenantgate-Gateway": self._endpoint.proof.sign(claims.tenant_id, app, claims.jti),
         }
         endpoint = self._endpoint
         link = UpstreamLink(
