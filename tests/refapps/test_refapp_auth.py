@@ -293,3 +293,14 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def test_a_deeply_nested_body_is_a_400_not_a_500(
+    sdmo: httpx.AsyncClient, issuer: Issuer
+) -> None:
+    body = b'{"query": "{ __typename }", "variables": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    headers = {**auth_headers(issuer.token()), "content-type": "application/json"}
+
+    response = await sdmo.post("/graphql", content=body, headers=headers)
+
+    assert "deeper" in assert_refused(response, 400, "BAD_REQUEST")

@@ -19,6 +19,7 @@ try:
 except ImportError:  # strawberry-graphql before it moved its HTTP layer to cross-web
     from strawberry.http.exceptions import HTTPException  # type: ignore[attr-defined,no-redef]
 
+from tenantgate.edge.body import MAX_DEPTH, json_depth
 from tenantgate.refapps.access import AccessError, Principal, authenticate
 from tenantgate.refapps.auth import TokenVerifier
 from tenantgate.refapps.context import RequestContext
@@ -71,6 +72,9 @@ class TenantGraphQL(GraphQL[Any, None]):
             principal = await authenticate(request.headers, self.verifier, self.app_name)
         except AccessError as exc:
             return access_error_response(exc)
+        if request.method == "POST" and json_depth(await request.body()) > MAX_DEPTH:
+            message = f"The JSON body nests deeper than {MAX_DEPTH} levels."
+            return graphql_error_response(message, "BAD_REQUEST", 400)
         try:
             return await self.run(request, context=self.context_for(principal))
         except HTTPException as exc:

@@ -141,7 +141,7 @@ class TokenEndpoints:
         """RFC 7009: the client proves who it is; a token of another client, or no live
         token at all, is answered 200 and left alone."""
         try:
-            fields = parse_form(await request.body())
+            fields = await _form(request)
             credentials = client_credentials(fields, request.headers.get("authorization"))
             assert credentials is not None
             await self._authenticate(request, credentials.client_id, credentials)
@@ -184,7 +184,7 @@ class TokenEndpoints:
 
     async def introspect(self, request: Request) -> Response:
         try:
-            fields = parse_form(await request.body())
+            fields = await _form(request)
             await self._introspection_caller(request, fields)
             token = fields.get("token")
             if not token:
@@ -293,6 +293,15 @@ class _TokenResource:
             return
         response = await self._endpoints.invalidate(Request(scope, receive))
         await response(scope, receive, send)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The form of a revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1: the
+    body is ``application/x-www-form-urlencoded``, and nothing else is read as one)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise InvalidRequest("content-type must be application/x-www-form-urlencoded.")
+    return parse_form(await request.body())
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from tenantgate.edge.body import BadBody, loads
 from tenantgate.tokens.errors import InvalidRequest, InvalidScope, UnsupportedGrantType
 
 MAX_BODY = 16_384
@@ -108,7 +108,7 @@ def _printable(credentials: ClientCredentials) -> ClientCredentials:
 def tenant_from_scope(scope: str | None) -> str:
     if not scope:
         raise InvalidScope("scope is missing: send scope=tenantid:<tenant id>.")
-    match = SCOPE.match(scope.strip())
+    match = SCOPE.match(scope)  # as sent: "tenantid:x " is not the scope tenantid:x
     if match is None:
         raise InvalidScope()
     return match.group(1)
@@ -139,9 +139,9 @@ def _json_request(body: bytes, authorization: str | None) -> TokenRequest:
     if len(body) > MAX_BODY:
         raise InvalidRequest("The request body is too large.")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("The body is not valid JSON.") from exc
+        data = loads(body)
+    except BadBody as exc:
+        raise InvalidRequest(str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidRequest("The JSON body must be an object.")
     if "grant_type" in data and data["grant_type"] != GRANT_TYPE:
@@ -166,12 +166,14 @@ def parse_x_tokens(header: str | None) -> str:
     """``x-tokens: accessToken=<token>; refreshToken=<token>`` → the access token."""
     if not header:
         raise InvalidRequest("Missing x-tokens header: send x-tokens: accessToken=<token>.")
-    pairs = {}
+    pairs: dict[str, str] = {}
     for part in re.split(r"[;,]", header):
         key, eq, value = part.strip().partition("=")
         if part.strip() and not eq:
             raise InvalidRequest("x-tokens must be key=value pairs separated by ';' or ','.")
         if eq:
+            if key.strip() in pairs:
+                raise InvalidRequest(f"x-tokens gives {key.strip()} more than once.")
             pairs[key.strip()] = value.strip()
     token = pairs.get("accessToken")
     if not token:
