@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -100,9 +101,42 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         *_optional_routes(services),
         Mount("/admin/v1", app=Deadline(create_admin_api(services), deadline, admin_unavailable)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
     app.state.services = services
     return TokenFastPath(app, tokens)
+
+
+def _error(request: Request, status: int, code: str, message: str, headers: Any = None) -> Response:
+    """An answer in the shape of the surface the path belongs to: GraphQL errors under the
+    gateway, ``{"error", "error_description"}`` for the Token API and the admin API."""
+    if request.url.path.startswith("/v1/fwd/"):
+        graphql = {"errors": [{"message": message, "extensions": {"code": code.upper()}}]}
+        return JSONResponse(graphql, status_code=status, headers=headers)
+    body = {"error": code, "error_description": message}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """What the router answers by itself: no such path (404), or not this method (405, with
+    ``Allow``), in the surface's own shape rather than as plain text."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed here; allowed: {allowed or 'none'}."
+        return _error(request, 405, "invalid_request", message, exc.headers)
+    if exc.status_code == 404:
+        return _error(request, 404, "not_found", "Nothing is here.", exc.headers)
+    return _error(request, exc.status_code, "invalid_request", str(exc.detail), exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """An error nobody expected: logged once with its detail, answered without it."""
+    log.error("unexpected_error", path=request.url.path, method=request.method, exc_info=exc)
+    return _error(request, 500, "server_error", "Something went wrong on our side.")
 
 
 async def _start_demo(services: Services) -> None:

@@ -7,6 +7,7 @@ import hmac
 from functools import partial
 from typing import Any
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -51,6 +52,8 @@ from tenantgate.tokens.verifier import AccessClaims
 
 URLS_CACHE_SIZE = 1024
 
+log = structlog.get_logger(__name__)
+
 
 def oauth_error_response(error: OAuthError) -> JSONResponse:
     return JSONResponse(error.body, status_code=error.status_code, headers=error.response_headers)
@@ -92,6 +95,13 @@ class TokenEndpoints:
         except OAuthError as error:
             self.s.metrics.refused(error.error)
             await send_json(send, error.status_code, error.body, error.response_headers)
+            return
+        except Exception:
+            # Ahead of the framework, so no error middleware catches it: logged once with
+            # its detail, answered in the OAuth shape without it.
+            log.exception("token_endpoint_failed")
+            failed = {"error": "server_error", "error_description": "Something went wrong."}
+            await send_json(send, 500, failed, NO_STORE)
             return
         self.s.metrics.tokens_issued.inc()
         await send_json(send, 200, result, NO_STORE)
