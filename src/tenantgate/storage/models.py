@@ -28,6 +28,7 @@ class Base(DeclarativeBase):
 
 class Application(Base):
     __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_created", "created_at", "application_id"),)
 
     application_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -55,6 +56,7 @@ class ClientSecret(Base):
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    __table_args__ = (Index("ix_tenants_created", "created_at", "tenant_id"),)
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -83,6 +85,9 @@ class ApiUser(Base):
     that ``generation`` only ever grows: tokens carry it, and a bump kills them all."""
 
     __tablename__ = "api_users"
+    __table_args__ = (
+        Index("ix_api_users_tenant_created", "tenant_id", "created_at", "application_id"),
+    )
 
     tenant_id: Mapped[str] = mapped_column(
         ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True
@@ -207,7 +212,10 @@ class AsyncContextPayload(Base):
     """A payload (or error report) uploaded to ``/v1/asyncContext/<id>/upload|error``."""
 
     __tablename__ = "async_context_payloads"
-    __table_args__ = (Index("ix_async_context_tenant_context", "tenant_id", "context_id"),)
+    __table_args__ = (
+        Index("ix_async_context_tenant_context", "tenant_id", "context_id"),
+        Index("ix_async_context_tenant_id", "tenant_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id", ondelete="CASCADE"))
