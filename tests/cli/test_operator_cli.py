@@ -18,7 +18,7 @@ def cli(database_url, tmp_path, monkeypatch):
     def invoke(*args: str) -> str:
         result = runner.invoke(app, list(args), catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        return result.output
+        return result.stdout
 
     return invoke
 
@@ -69,6 +69,27 @@ def test_secret_rotation_and_key_rotation_from_the_shell(cli):
     signing = {k["kid"] for k in after if k["signing"]}
     assert signing and signing.isdisjoint(before)
     assert before <= {k["kid"] for k in after}
+
+
+def test_the_lists_show_every_page(cli, monkeypatch):
+    monkeypatch.setattr("tenantgate.registry.paging.MAX_LIMIT", 2)  # pages of two
+    created = [json.loads(cli("app", "create", f"Listed {n}", "--json")) for n in range(5)]
+    tenant = json.loads(cli("tenant", "create", "--name", "Listed", "--json"))["tenant_id"]
+    for application in created:
+        cli("api-user", "accept", tenant, application["application_id"])
+
+    listed = [a["application_id"] for a in json.loads(cli("app", "list", "--json"))]
+    users = json.loads(cli("api-user", "list", tenant, "--json"))
+    events = json.loads(cli("audit", "--tenant", tenant, "--limit", "3", "--json"))
+    plain = cli("api-user", "list", tenant)
+
+    ids = [a["application_id"] for a in created]
+    assert [i for i in listed if i in ids] == ids and len(listed) == len(set(listed))
+    assert [u["application_id"] for u in users] == ids
+    assert [e["kind"] for e in events] == ["api_user.created"] * 3
+    assert [
+        line.split()[1] for line in plain.splitlines() if line.startswith("application_id")
+    ] == ids
 
 
 def test_an_unknown_id_is_a_one_line_error_and_exit_1(database_url, tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ async def test_the_application_is_owned_by_its_developer(developer, services):
     events = await services.registry.audit(
         application_id=application_id, kind="application.created"
     )
-    assert events[0].actor == f"console:{developer.email}"
+    assert events.items[0].actor == f"console:{developer.email}"
 
 
 async def test_rotation_adds_a_second_secret_then_retires_the_first(developer, services, client):

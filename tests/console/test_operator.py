@@ -80,11 +80,14 @@ async def test_the_audit_trail_filters_and_pages(operator, services):
     assert first.status_code == 200
     assert first.text.count("<code>app.put</code>") == 50
     assert "app=app59" in first.text
-    older = re.search(r'href="(/console/audit\?[^"]*before=\d+[^"]*)">Older', first.text)
+    older = re.search(r'href="(/console/audit\?[^"]*cursor=[^"]+)">Older', first.text)
     assert older
     second = await operator.get(older.group(1).replace("&amp;", "&"))
     assert second.text.count("<code>app.put</code>") == 10
     assert "app=app0" in second.text and "Older events" not in second.text
+    assert "« Newest" in second.text
+    tampered = await operator.get("/console/audit", cursor="not-a-cursor")
+    assert tampered.status_code == 400 and "cursor" in tampered.text
     bad = await operator.get("/console/audit", since="yesterday")
     assert bad.status_code == 400 and "From must be a date" in bad.text
 

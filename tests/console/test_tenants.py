@@ -128,7 +128,7 @@ async def test_deleting_needs_a_confirm_step_and_refuses_tokens(
     assert await active(client, access), "opening the confirm page changes nothing"
     await tenant_admin.submit(base + "/delete")
     assert not await active(client, access)
-    assert await services.registry.list_api_users(tenant_id=tenant.tenant_id) == []
+    assert (await services.registry.list_api_users(tenant_id=tenant.tenant_id)).items == []
 
 
 async def test_changing_the_apps_of_an_api_user(tenant_admin, tenant, application, services):
@@ -140,7 +140,7 @@ async def test_changing_the_apps_of_an_api_user(tenant_admin, tenant, applicatio
     user = await services.registry.get_api_user(tenant.tenant_id, view.application_id)
     assert user.apps == ["shopfloor"]
     events = await services.registry.audit(tenant_id=tenant.tenant_id, kind="api_user.updated")
-    assert events[0].actor == f"console:{tenant_admin.email}"
+    assert events.items[0].actor == f"console:{tenant_admin.email}"
 
 
 async def test_accepting_the_same_application_twice_is_a_conflict(

@@ -19,9 +19,11 @@ async def test_an_issued_token_is_on_the_audit_trail_before_the_200(client, sett
     token = (await f.get_token(client, setup))["access_token"]
 
     async with running(settings, background=False) as fresh_node:
-        events = await fresh_node.registry.audit(
-            kind="token.issued", application_id=setup.application_id
-        )
+        events = (
+            await fresh_node.registry.audit(
+                kind="token.issued", application_id=setup.application_id
+            )
+        ).items
 
     assert [e.detail["jti"] for e in events if e.detail] == [claims(token)["jti"]]
     assert events[0].tenant_id == setup.tenant_id

@@ -7,6 +7,7 @@ import hmac
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,10 +19,12 @@ from starlette.staticfiles import StaticFiles
 from tenantgate.admin import schemas as s
 from tenantgate.asynccontext.store import CONTEXT_ID
 from tenantgate.crypto import sha256_hex
-from tenantgate.http import JSONResponse
+from tenantgate.http import JSONResponse, request_base_url
 from tenantgate.registry import rules
 from tenantgate.registry.errors import NotFound, RegistryError
+from tenantgate.registry.paging import DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT, Page
 from tenantgate.services import Services
+from tenantgate.settings import Settings
 from tenantgate.storage.database import DatabaseUnavailable
 
 ACTOR = "admin"
@@ -31,6 +34,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": s.ErrorOut},
     401: {"model": s.ErrorOut},
     404: {"model": s.ErrorOut},
+}
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, 1 to {MAX_LIMIT}.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR,
+        description="Where to go on: the X-Next-Cursor of the previous page (opaque).",
+    ),
+]
+PAGE_PARAMS = ("cursor", "before_id")
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One page of the list. The next page, if there is one, is named by "
+        "the two headers; on the last page neither is sent.",
+        "headers": {
+            "Link": {
+                "description": 'The next page: `<url>; rel="next"`.',
+                "schema": {"type": "string"},
+            },
+            "X-Next-Cursor": {
+                "description": "The cursor of the next page, for `?cursor=`.",
+                "schema": {"type": "string"},
+            },
+        },
+    }
 }
 
 
@@ -136,6 +164,25 @@ class _Unauthorized(Exception):
     pass
 
 
+def paged(request: Request, settings: Settings, page: Page[Any]) -> Response:
+    """A page of a list. The body stays the JSON list of its items, as it was before lists
+    paged, so a caller that reads only the body keeps working; the way on is in ``Link``
+    (RFC 8288) and ``X-Next-Cursor``. The items are dataclasses, which orjson writes as they
+    are: no per-item model validation on the event loop."""
+    headers = {}
+    if page.next_cursor is not None:
+        url = _next_url(request, settings, page.next_cursor)
+        headers = {"Link": f'<{url}>; rel="next"', "X-Next-Cursor": page.next_cursor}
+    return JSONResponse(page.items, headers=headers)
+
+
+def _next_url(request: Request, settings: Settings, cursor: str) -> str:
+    """The same request with the next cursor (a cursor replaces ``before_id``)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in PAGE_PARAMS]
+    query = urlencode([*kept, ("cursor", cursor)])
+    return f"{request_base_url(request, settings)}{request.url.path}?{query}"
+
+
 def _epoch(at: datetime | None) -> float | None:
     """A time without an offset is UTC, like every time this API answers."""
     if at is None:
@@ -157,11 +204,20 @@ def _application_routes(router: APIRouter, services: Services) -> None:
             "secret_id": secret.secret_id,
         }
 
-    @router.get("/applications", response_model=list[s.ApplicationOut], tags=["applications"])
+    @router.get(
+        "/applications",
+        response_model=list[s.ApplicationOut],
+        tags=["applications"],
+        responses=PAGED,
+    )
     async def list_applications(
+        request: Request,
         owner: str | None = Query(None, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
-        return [asdict(v) for v in await registry.list_applications(owner)]
+        page = await registry.list_applications(owner, cursor=cursor, limit=limit)
+        return paged(request, services.settings, page)
 
     @router.get(
         "/applications/{application_id}", response_model=s.ApplicationOut, tags=["applications"]
@@ -199,9 +255,12 @@ def _tenant_routes(router: APIRouter, services: Services) -> None:
     async def create_tenant(body: s.TenantIn) -> Any:
         return asdict(await registry.create_tenant(body.name, body.region, body.cluster, ACTOR))
 
-    @router.get("/tenants", response_model=list[s.TenantOut], tags=["tenants"])
-    async def list_tenants() -> Any:
-        return [asdict(v) for v in await registry.list_tenants()]
+    @router.get("/tenants", response_model=list[s.TenantOut], tags=["tenants"], responses=PAGED)
+    async def list_tenants(
+        request: Request, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> Any:
+        page = await registry.list_tenants(cursor=cursor, limit=limit)
+        return paged(request, services.settings, page)
 
     @router.get("/tenants/{tenant_id}", response_model=s.TenantOut, tags=["tenants"])
     async def get_tenant(tenant_id: str) -> Any:
@@ -257,11 +316,17 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
         return asdict(view)
 
     @router.get(
-        "/tenants/{tenant_id}/api-users", response_model=list[s.ApiUserOut], tags=["api users"]
+        "/tenants/{tenant_id}/api-users",
+        response_model=list[s.ApiUserOut],
+        tags=["api users"],
+        responses=PAGED,
     )
-    async def list_api_users(tenant_id: str) -> Any:
+    async def list_api_users(
+        request: Request, tenant_id: str, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> Any:
         await registry.get_tenant(tenant_id)
-        return [asdict(v) for v in await registry.list_api_users(tenant_id=tenant_id)]
+        page = await registry.list_api_users(tenant_id=tenant_id, cursor=cursor, limit=limit)
+        return paged(request, services.settings, page)
 
     @router.get(
         "/tenants/{tenant_id}/api-users/{application_id}",
@@ -280,8 +345,9 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
 
 
 def _audit_routes(router: APIRouter, services: Services) -> None:
-    @router.get("/audit", response_model=list[s.AuditOut], tags=["audit"])
+    @router.get("/audit", response_model=list[s.AuditOut], tags=["audit"], responses=PAGED)
     async def audit(
+        request: Request,
         tenant_id: str | None = Query(None, pattern=rules.TENANT_ID.pattern),
         application_id: str | None = Query(None, pattern=rules.APPLICATION_ID.pattern),
         kind: str | None = Query(
@@ -292,20 +358,25 @@ def _audit_routes(router: APIRouter, services: Services) -> None:
         since: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
         until: datetime | None = Query(None, description="ISO 8601; without an offset, UTC."),
         before_id: int | None = Query(
-            None, ge=1, le=MAX_ID, description="For paging: the events after this one."
+            None,
+            ge=1,
+            le=MAX_ID,
+            description="Start after this event (older paging; a cursor does the same).",
         ),
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
-        events = await services.registry.audit(
+        page = await services.registry.audit(
             tenant_id=tenant_id,
             application_id=application_id,
             kind=kind,
             since=_epoch(since),
             until=_epoch(until),
             before_id=before_id,
+            cursor=cursor,
             limit=limit,
         )
-        return [asdict(e) for e in events]
+        return paged(request, services.settings, page)
 
 
 def _async_context_routes(router: APIRouter, services: Services) -> None:
@@ -316,12 +387,18 @@ def _async_context_routes(router: APIRouter, services: Services) -> None:
         "/tenants/{tenant_id}/async-contexts",
         response_model=list[s.PayloadOut],
         tags=["async contexts"],
+        responses=PAGED,
     )
     async def list_payloads(
-        tenant_id: str, context_id: str | None = Query(None, pattern=CONTEXT_ID.pattern)
+        request: Request,
+        tenant_id: str,
+        context_id: str | None = Query(None, pattern=CONTEXT_ID.pattern),
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
         await services.registry.get_tenant(tenant_id)
-        return [asdict(p) for p in await payloads.list(tenant_id, context_id)]
+        page = await payloads.list(tenant_id, context_id, cursor=cursor, limit=limit)
+        return paged(request, services.settings, page)
 
     @router.get(
         "/tenants/{tenant_id}/async-contexts/payloads/{payload_id}",

@@ -6,16 +6,20 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from tenantgate.clock import Clock
 from tenantgate.registry.errors import InvalidInput, NotFound
+from tenantgate.registry.paging import DEFAULT_LIMIT, Keyset, Page, check_limit, row_id
 from tenantgate.registry.views import iso
 from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.database import Database
+from tenantgate.storage.keyset import seek
 
 CONTEXT_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 KINDS = ("upload", "error")
+PAYLOADS = Keyset("payloads", (row_id,))
 
 
 @dataclass(frozen=True)
@@ -92,14 +96,24 @@ class PayloadStore:
             )
         return _view(row)
 
-    async def list(self, tenant_id: str, context: str | None = None) -> list[PayloadView]:
-        query = select(m.AsyncContextPayload).where(m.AsyncContextPayload.tenant_id == tenant_id)
+    async def list(
+        self,
+        tenant_id: str,
+        context: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[PayloadView]:
+        """Newest first, one page, without the bodies (read one with :meth:`get`)."""
+        after, limit = PAYLOADS.decode(cursor), check_limit(limit)
+        payload = m.AsyncContextPayload
+        query = select(payload).options(defer(payload.body)).where(payload.tenant_id == tenant_id)
         if context is not None:
-            query = query.where(m.AsyncContextPayload.context_id == context)
-        query = query.order_by(m.AsyncContextPayload.id.desc()).limit(500)
+            query = query.where(payload.context_id == context)
+        query = seek(query, (payload.id,), after, limit + 1, descending=True)
         async with self._db.session() as session:
-            rows = (await session.scalars(query)).all()
-        return [_view(r) for r in rows]
+            rows = list((await session.scalars(query)).all())
+        return PAYLOADS.page(rows, limit, lambda r: (r.id,)).map(_view)
 
     async def get(self, tenant_id: str, payload_id: int) -> tuple[PayloadView, bytes]:
         async with self._db.session() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
+    from tenantgate.registry.paging import Page
     from tenantgate.services import Services
 
 T = TypeVar("T")
@@ -20,14 +22,18 @@ ACTOR = "cli"
 
 def run(operation: Callable[[Services], Awaitable[T]]) -> T:
     """The server's modules load here, not at import, so that the integrator commands
-    (``tenantgate token``, ``tenantgate graphql``) start fast."""
+    (``tenantgate token``, ``tenantgate graphql``) start fast. Logs go to stderr, as the
+    server's do, so that stdout holds only the command's answer (``--json | jq`` works)."""
     from tenantgate.console.errors import ConsoleError
+    from tenantgate.logs import configure_logging
     from tenantgate.registry.errors import RegistryError
     from tenantgate.services import Services
     from tenantgate.settings import Settings
 
     async def main() -> T:
-        services = Services.build(Settings())
+        settings = Settings()
+        configure_logging(settings.log_level, settings.log_format)
+        services = Services.build(settings)
         await services.open(background=False)
         try:
             return await operation(services)
@@ -61,6 +67,43 @@ def show(value: Any, as_json: bool) -> None:
             typer.echo("")
         else:
             typer.echo(str(item))
+
+
+Listing = Callable[["Services", str | None, int], Awaitable["Page[Any]"]]
+
+
+def show_all(listing: Listing, as_json: bool, most: int | None = None) -> None:
+    """Every page of a list (or its first ``most`` items), each printed as it is read: the
+    command shows the whole list while holding one page. ``--json`` prints one JSON array,
+    exactly as :func:`show` would."""
+    from tenantgate.registry.paging import MAX_LIMIT
+
+    async def each(services: Services) -> int:
+        cursor, shown = None, 0
+        while most is None or shown < most:
+            want = MAX_LIMIT if most is None else min(MAX_LIMIT, most - shown)
+            page = await listing(services, cursor, want)
+            for item in page.items:
+                _print(plain(item), as_json, first=shown == 0)
+                shown += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        return shown
+
+    shown = run(each)
+    if as_json:
+        typer.echo("[]" if shown == 0 else "\n]")
+
+
+def _print(item: Any, as_json: bool, *, first: bool) -> None:
+    if as_json:
+        text = textwrap.indent(json.dumps(item, indent=2), "  ")
+        typer.echo(("[\n" if first else ",\n") + text, nl=False)
+        return
+    for key, field in item.items():
+        typer.echo(f"{key:16} {_text(field)}")
+    typer.echo("")
 
 
 def _text(value: Any) -> str:

@@ -37,7 +37,7 @@ def listing(
     tenant: str | None = None,
     application: str | None = None,
     kind: Annotated[str | None, typer.Option(help="Exact kind or prefix*.")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(min=1, help="How many events, newest first.")] = 50,
     json: JSON = False,
 ) -> None:
     """The audit trail, newest first."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tenantgate.cli._run import ACTOR, run, show
+from tenantgate.cli._run import ACTOR, run, show, show_all
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -40,7 +40,10 @@ def app_get(application_id: str, json: JSON = False) -> None:
 
 @apps.command("list")
 def app_list(json: JSON = False) -> None:
-    show(run(lambda s: s.registry.list_applications()), json)
+    """Every application, oldest first."""
+    show_all(
+        lambda s, cursor, limit: s.registry.list_applications(cursor=cursor, limit=limit), json
+    )
 
 
 @apps.command("suspend")
@@ -82,7 +85,8 @@ def tenant_get(tenant_id: str, json: JSON = False) -> None:
 
 @tenants.command("list")
 def tenant_list(json: JSON = False) -> None:
-    show(run(lambda s: s.registry.list_tenants()), json)
+    """Every tenant, oldest first."""
+    show_all(lambda s, cursor, limit: s.registry.list_tenants(cursor=cursor, limit=limit), json)
 
 
 @tenants.command("app-set")
@@ -152,24 +156,29 @@ def api_user_get(tenant_id: str, application_id: str, json: JSON = False) -> Non
 
 @api_users.command("list")
 def api_user_list(tenant_id: str, json: JSON = False) -> None:
-    show(run(lambda s: s.registry.list_api_users(tenant_id=tenant_id)), json)
+    """Every API user of the tenant, oldest first."""
+    show_all(
+        lambda s, cursor, limit: s.registry.list_api_users(
+            tenant_id=tenant_id, cursor=cursor, limit=limit
+        ),
+        json,
+    )
 
 
 def audit(
     tenant: str | None = None,
     application: str | None = None,
     kind: Annotated[str | None, typer.Option(help="Exact kind or prefix*.")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(min=1, help="How many events, newest first.")] = 50,
     json: JSON = False,
 ) -> None:
     """The audit trail, newest first."""
-    show(
-        run(
-            lambda s: s.registry.audit(
-                tenant_id=tenant, application_id=application, kind=kind, limit=limit
-            )
+    show_all(
+        lambda s, cursor, page: s.registry.audit(
+            tenant_id=tenant, application_id=application, kind=kind, cursor=cursor, limit=page
         ),
         json,
+        most=limit,
     )
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from tenantgate.console.accounts import DEVELOPER, OPERATOR
 from tenantgate.console.errors import InvalidInput, NotFound
-from tenantgate.console.web import Call, Console
+from tenantgate.console.web import PAGE_SIZE, Call, Console
 from tenantgate.http import public_base_url
 from tenantgate.registry import rules
 from tenantgate.registry.views import (
@@ -43,8 +43,10 @@ def routes(console: Console) -> list[Route]:
 async def list_page(call: Call) -> Response:
     account = call.account
     owner = None if account.is_operator else account.email
-    applications = await call.services.registry.list_applications(owner)
-    return call.render("apps.html", applications=applications, name=call.value("name"))
+    page = await call.services.registry.list_applications(
+        owner, cursor=call.cursor, limit=PAGE_SIZE
+    )
+    return call.render("apps.html", applications=page.items, page=page, name=call.value("name"))
 
 
 async def register(call: Call) -> Response:
@@ -58,19 +60,27 @@ async def register(call: Call) -> Response:
 async def detail_page(call: Call) -> Response:
     application = await _mine(call)
     registry = call.services.registry
-    api_users = await registry.list_api_users(application_id=application.application_id)
-    tenants = {
-        t.tenant_id: t for t in await registry.list_tenants([u.tenant_id for u in api_users])
-    }
+    api_users = await registry.list_api_users(
+        application_id=application.application_id, cursor=call.cursor, limit=PAGE_SIZE
+    )
+    tenants = await _tenants(call, [u.tenant_id for u in api_users.items])
     return call.render(
         "app.html",
         application=application,
         active_secrets=[s for s in application.secrets if s.retired_at is None],
-        api_users=api_users,
+        api_users=api_users.items,
+        page=api_users,
         tenants=tenants,
         api_user_email=rules.api_user_email(application.application_id, registry.api_user_domain),
-        help=_token_help(call, application, api_users, tenants),
+        help=_token_help(call, application, api_users.items, tenants),
     )
+
+
+async def _tenants(call: Call, tenant_ids: list[str]) -> dict[str, TenantView]:
+    if not tenant_ids:
+        return {}
+    page = await call.services.registry.list_tenants(tenant_ids, limit=len(tenant_ids))
+    return {t.tenant_id: t for t in page.items}
 
 
 async def add_secret(call: Call) -> Response:

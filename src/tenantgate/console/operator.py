@@ -11,9 +11,10 @@ from starlette.routing import Route
 from tenantgate.console import accounts, charts
 from tenantgate.console.accounts import OPERATOR, ROLE_LABELS, ROLES
 from tenantgate.console.errors import InvalidInput
-from tenantgate.console.web import Call, Console
+from tenantgate.console.web import PAGE_SIZE, Call, Console
+from tenantgate.registry.paging import MAX_LIMIT, Page
+from tenantgate.registry.views import AuditView
 
-PAGE_SIZE = 50
 AUDIT_KINDS = (
     "token.*",
     "token.issued",
@@ -57,8 +58,8 @@ async def overview_page(call: Call) -> Response:
     return call.render(
         "overview.html",
         chart=await _chart(call),
-        tenant_count=len(await registry.list_tenants()),
-        application_count=len(await registry.list_applications()),
+        tenant_count=await registry.count_tenants(),
+        application_count=await registry.count_applications(),
     )
 
 
@@ -67,14 +68,17 @@ async def chart_fragment(call: Call) -> Response:
 
 
 async def accounts_page(call: Call) -> Response:
+    """The tenants to choose from are the first thousand; past them, ids are typed in."""
+    tenants = await call.services.registry.list_tenants(limit=MAX_LIMIT)
     return call.render(
         "accounts.html",
         accounts=await accounts.list_accounts(call.services),
-        tenants=await call.services.registry.list_tenants(),
+        tenants=tenants.items,
+        more_tenants=tenants.next_cursor is not None,
         roles=[(role, ROLE_LABELS[role]) for role in ROLES],
         email=call.value("email"),
         role=call.value("role") or "developer",
-        chosen=call.values("tenant_ids"),
+        chosen=_tenant_ids(call),
     )
 
 
@@ -84,7 +88,7 @@ async def create_account(call: Call) -> Response:
         call.value("email"),
         call.value("password"),
         call.value("role"),
-        call.values("tenant_ids"),
+        _tenant_ids(call),
         actor=call.account.actor,
     )
     return call.redirect("/accounts", notice="account-created")
@@ -112,31 +116,27 @@ async def audit_page(call: Call) -> Response:
         "since": call.value("since"),
         "until": call.value("until"),
     }
+    page: Page[AuditView] = Page([])
     try:
-        events = await call.services.registry.audit(
+        page = await call.services.registry.audit(
             tenant_id=filters["tenant_id"] or None,
             application_id=filters["application_id"] or None,
             kind=filters["kind"] or None,
             since=_timestamp(filters["since"], "From"),
             until=_timestamp(filters["until"], "Until"),
-            before_id=_before(call.value("before")),
-            limit=PAGE_SIZE + 1,
+            cursor=call.cursor,
+            limit=PAGE_SIZE,
         )
     except InvalidInput as error:
-        call.error, call.status, events = error.description, 400, []
-    query = {k: v for k, v in filters.items() if v}
-    older = None
-    if len(events) > PAGE_SIZE:
-        events = events[:PAGE_SIZE]
-        older = {**query, "before": str(events[-1].id)}
+        call.error, call.status = error.description, 400
     return call.render(
-        "audit.html",
-        events=events,
-        filters=filters,
-        kinds=AUDIT_KINDS,
-        older=older,
-        newest=query if call.value("before") else None,
+        "audit.html", events=page.items, page=page, filters=filters, kinds=AUDIT_KINDS
     )
+
+
+def _tenant_ids(call: Call) -> list[str]:
+    """Ticked tenants, and ids typed in (separated by commas or spaces)."""
+    return [t for value in call.values("tenant_ids") for t in value.replace(",", " ").split()]
 
 
 async def _chart(call: Call) -> charts.Chart:
@@ -152,11 +152,3 @@ def _timestamp(value: str, label: str) -> float | None:
         return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise InvalidInput(f"{label} must be a date and time such as 2026-11-28T10:15.") from None
-
-
-def _before(value: str) -> int | None:
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise InvalidInput("Paging cursor must be an event id.")
-    return int(value)

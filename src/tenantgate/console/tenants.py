@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from tenantgate.console.accounts import OPERATOR, TENANT_ADMIN
 from tenantgate.console.errors import Conflict, InvalidInput, NotFound
-from tenantgate.console.web import Call, Console
+from tenantgate.console.web import PAGE_SIZE, Call, Console
 from tenantgate.registry import rules
 from tenantgate.registry.errors import NotFound as RegistryNotFound
 from tenantgate.registry.views import ApiUserView, ApplicationView, TenantView
@@ -48,10 +48,11 @@ def routes(console: Console) -> list[Route]:
 async def list_page(call: Call) -> Response:
     account = call.account
     wanted = None if account.is_operator else list(account.tenant_ids)
-    tenants = await call.services.registry.list_tenants(wanted)
-    if len(tenants) == 1 and not account.is_operator:
-        return call.redirect(f"/tenants/{tenants[0].tenant_id}")
-    return call.render("tenants.html", tenants=tenants, form=_form(call))
+    page = await call.services.registry.list_tenants(wanted, cursor=call.cursor, limit=PAGE_SIZE)
+    only_one = len(page.items) == 1 and page.next_cursor is None and call.cursor is None
+    if only_one and not account.is_operator:
+        return call.redirect(f"/tenants/{page.items[0].tenant_id}")
+    return call.render("tenants.html", tenants=page.items, page=page, form=_form(call))
 
 
 async def create_tenant(call: Call) -> Response:
@@ -64,9 +65,12 @@ async def create_tenant(call: Call) -> Response:
 async def tenant_page(call: Call) -> Response:
     tenant = await _mine(call)
     registry = call.services.registry
-    api_users = await registry.list_api_users(tenant_id=tenant.tenant_id)
-    rows = [(user, await _application(call, user.application_id)) for user in api_users]
-    return call.render("tenant.html", tenant=tenant, rows=rows, form=_form(call))
+    page = await registry.list_api_users(
+        tenant_id=tenant.tenant_id, cursor=call.cursor, limit=PAGE_SIZE
+    )
+    names = await registry.application_names([u.application_id for u in page.items])
+    rows = [(user, names.get(user.application_id)) for user in page.items]
+    return call.render("tenant.html", tenant=tenant, rows=rows, page=page, form=_form(call))
 
 
 async def update_tenant(call: Call) -> Response:

@@ -27,6 +27,7 @@ from tenantgate.tokens.ratelimit import KeyedLimiter
 Handler = Callable[["Call"], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 RETRYABLE = (400, 409)
+PAGE_SIZE = 50
 
 NOTICES = {
     "signed-out": "You are signed out.",
@@ -172,6 +173,22 @@ class Call:
 
     def param(self, name: str) -> str:
         return str(self.request.path_params[name])
+
+    @property
+    def cursor(self) -> str | None:
+        """Which page of this page's list to show: the ``cursor`` of a Next link."""
+        return self.request.query_params.get("cursor") or None
+
+    def page_url(self, cursor: str | None) -> str:
+        """This page, filters kept, at another page of its list (``None``: the first)."""
+        query = [
+            (k, v)
+            for k, v in self.request.query_params.multi_items()
+            if k not in ("cursor", "notice")
+        ]
+        if cursor is not None:
+            query.append(("cursor", cursor))
+        return self.request.url.path + ("?" + urlencode(query) if query else "")
 
     def value(self, name: str, default: str = "") -> str:
         source = self.form if self.form is not None else self.request.query_params

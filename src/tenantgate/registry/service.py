@@ -11,14 +11,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
 from tenantgate.registry import rules
-from tenantgate.registry.errors import Conflict, NotFound
+from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.feed import ChangeFeed
+from tenantgate.registry.paging import (
+    DEFAULT_LIMIT,
+    Keyset,
+    Page,
+    check_limit,
+    matching,
+    moment,
+    row_id,
+)
 from tenantgate.registry.views import (
     ApiUserView,
     ApplicationView,
@@ -30,9 +39,15 @@ from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row, query_audit
 from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
+from tenantgate.storage.keyset import seek
 
 SECRET_PREFIX = "tgs_"
 MAX_ACTIVE_SECRETS = 2
+APPLICATIONS = Keyset("applications", (moment, matching(rules.APPLICATION_ID)))
+TENANTS = Keyset("tenants", (moment, matching(rules.TENANT_ID)))
+API_USERS = Keyset("api_users", (moment, matching(rules.APPLICATION_ID)))
+ACCEPTANCES = Keyset("acceptances", (moment, matching(rules.TENANT_ID)))
+AUDIT = Keyset("audit", (moment, row_id))
 
 
 class Registry:
@@ -86,17 +101,30 @@ class Registry:
             row = await self._application(session, application_id)
             return ApplicationView.of(row, await self._secrets(session, application_id))
 
-    async def list_applications(self, owner: str | None = None) -> list[ApplicationView]:
+    async def list_applications(
+        self, owner: str | None = None, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[ApplicationView]:
+        """Oldest first; one page, with the secrets of that page's applications only."""
+        after, limit = APPLICATIONS.decode(cursor), check_limit(limit)
+        app = m.Application
+        query = select(app) if owner is None else select(app).where(app.owner == owner)
+        query = seek(query, (app.created_at, app.application_id), after, limit + 1)
         async with self._db.session() as session:
-            query = select(m.Application).order_by(m.Application.created_at)
-            if owner is not None:
-                query = query.where(m.Application.owner == owner)
-            rows = (await session.scalars(query)).all()
-            secrets = (await session.scalars(select(m.ClientSecret))).all()
-        by_app: dict[str, list[m.ClientSecret]] = {}
-        for secret in secrets:
-            by_app.setdefault(secret.application_id, []).append(secret)
-        return [ApplicationView.of(r, by_app.get(r.application_id, [])) for r in rows]
+            rows = list((await session.scalars(query)).all())
+            page = APPLICATIONS.page(rows, limit, lambda r: (r.created_at, r.application_id))
+            secrets = await self._secrets_of(session, [r.application_id for r in page.items])
+        return page.map(lambda r: ApplicationView.of(r, secrets.get(r.application_id, [])))
+
+    async def count_applications(self) -> int:
+        async with self._db.session() as session:
+            return await session.scalar(select(func.count()).select_from(m.Application)) or 0
+
+    async def application_names(self, application_ids: list[str]) -> dict[str, str]:
+        query = select(m.Application.application_id, m.Application.name).where(
+            m.Application.application_id.in_(application_ids)
+        )
+        async with self._db.session() as session:
+            return {i: name for i, name in await session.execute(query)}
 
     async def set_application_status(
         self, application_id: str, status: str, actor: str
@@ -175,17 +203,29 @@ class Registry:
             row = await self._tenant(session, tenant_id)
             return TenantView.of(row, await self._apps(session, tenant_id))
 
-    async def list_tenants(self, tenant_ids: list[str] | None = None) -> list[TenantView]:
+    async def list_tenants(
+        self,
+        tenant_ids: list[str] | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[TenantView]:
+        """Oldest first; one page, with the apps of that page's tenants only."""
+        after, limit = TENANTS.decode(cursor), check_limit(limit)
+        tenant = m.Tenant
+        query = select(tenant)
+        if tenant_ids is not None:
+            query = query.where(tenant.tenant_id.in_(tenant_ids))
+        query = seek(query, (tenant.created_at, tenant.tenant_id), after, limit + 1)
         async with self._db.session() as session:
-            query = select(m.Tenant).order_by(m.Tenant.created_at)
-            if tenant_ids is not None:
-                query = query.where(m.Tenant.tenant_id.in_(tenant_ids))
-            rows = (await session.scalars(query)).all()
-            apps = (await session.scalars(select(m.TenantApp))).all()
-        by_tenant: dict[str, list[m.TenantApp]] = {}
-        for app in apps:
-            by_tenant.setdefault(app.tenant_id, []).append(app)
-        return [TenantView.of(r, by_tenant.get(r.tenant_id, [])) for r in rows]
+            rows = list((await session.scalars(query)).all())
+            page = TENANTS.page(rows, limit, lambda r: (r.created_at, r.tenant_id))
+            apps = await self._apps_of(session, [r.tenant_id for r in page.items])
+        return page.map(lambda r: TenantView.of(r, apps.get(r.tenant_id, [])))
+
+    async def count_tenants(self) -> int:
+        async with self._db.session() as session:
+            return await session.scalar(select(func.count()).select_from(m.Tenant)) or 0
 
     async def update_tenant(
         self,
@@ -331,16 +371,33 @@ class Registry:
             return ApiUserView.of(await self._api_user(session, tenant_id, application_id))
 
     async def list_api_users(
-        self, tenant_id: str | None = None, application_id: str | None = None
-    ) -> list[ApiUserView]:
-        query = select(m.ApiUser).where(m.ApiUser.deleted_at.is_(None))
+        self,
+        tenant_id: str | None = None,
+        application_id: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[ApiUserView]:
+        """The API users of a tenant, or the acceptances of an application, oldest first.
+        An API user deleted and created again counts as new: it moves to the end."""
+        user = m.ApiUser
         if tenant_id is not None:
-            query = query.where(m.ApiUser.tenant_id == tenant_id)
+            keyset, key = API_USERS, (user.created_at, user.application_id)
+        elif application_id is not None:
+            keyset, key = ACCEPTANCES, (user.created_at, user.tenant_id)
+        else:
+            raise InvalidInput("name a tenant or an application")
+        after, limit = keyset.decode(cursor), check_limit(limit)
+        query = select(user).where(user.deleted_at.is_(None))
+        if tenant_id is not None:
+            query = query.where(user.tenant_id == tenant_id)
         if application_id is not None:
-            query = query.where(m.ApiUser.application_id == application_id)
+            query = query.where(user.application_id == application_id)
         async with self._db.session() as session:
-            rows = (await session.scalars(query.order_by(m.ApiUser.created_at))).all()
-        return [ApiUserView.of(r) for r in rows]
+            rows = list((await session.scalars(seek(query, key, after, limit + 1))).all())
+        names = [column.key for column in key]
+        page = keyset.page(rows, limit, lambda r: [getattr(r, name) for name in names])
+        return page.map(ApiUserView.of)
 
     async def delete_api_user(self, tenant_id: str, application_id: str, actor: str) -> None:
         async with self._write(actor, serialized=True) as work:
@@ -354,10 +411,16 @@ class Registry:
 
     # audit
 
-    async def audit(self, **filters: object) -> list[AuditView]:
+    async def audit(
+        self, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT, **filters: object
+    ) -> Page[AuditView]:
+        """Newest first by event time, then id (``storage.audit.query_audit``)."""
+        before, limit = AUDIT.decode(cursor), check_limit(limit)
+        if before is not None and filters.get("before_id") is not None:
+            raise InvalidInput("give either cursor or before_id, not both")
         async with self._db.session() as session:
-            rows = await query_audit(session, **filters)  # type: ignore[arg-type]
-        return [AuditView.of(r) for r in rows]
+            rows = await query_audit(session, before=before, limit=limit + 1, **filters)  # type: ignore[arg-type]
+        return AUDIT.page(rows, limit, lambda r: (r.at, r.id)).map(AuditView.of)
 
     # helpers
 
@@ -414,6 +477,15 @@ class Registry:
             raise NotFound(f"no application {application_id}")
         return row
 
+    async def _secrets_of(
+        self, session: AsyncSession, application_ids: list[str]
+    ) -> dict[str, list[m.ClientSecret]]:
+        query = select(m.ClientSecret).where(m.ClientSecret.application_id.in_(application_ids))
+        by_app: dict[str, list[m.ClientSecret]] = {}
+        for secret in (await session.scalars(query)).all():
+            by_app.setdefault(secret.application_id, []).append(secret)
+        return by_app
+
     async def _secrets(self, session: AsyncSession, application_id: str) -> list[m.ClientSecret]:
         query = select(m.ClientSecret).where(m.ClientSecret.application_id == application_id)
         return list((await session.scalars(query)).all())
@@ -427,6 +499,15 @@ class Registry:
         if row is None:
             raise NotFound(f"no tenant {tenant_id}")
         return row
+
+    async def _apps_of(
+        self, session: AsyncSession, tenant_ids: list[str]
+    ) -> dict[str, list[m.TenantApp]]:
+        query = select(m.TenantApp).where(m.TenantApp.tenant_id.in_(tenant_ids))
+        by_tenant: dict[str, list[m.TenantApp]] = {}
+        for app in (await session.scalars(query)).all():
+            by_tenant.setdefault(app.tenant_id, []).append(app)
+        return by_tenant
 
     async def _apps(self, session: AsyncSession, tenant_id: str) -> list[m.TenantApp]:
         query = select(m.TenantApp).where(m.TenantApp.tenant_id == tenant_id)
