@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -15,7 +18,8 @@ from tenantgate.cli._run import run
 from tenantgate.client import cli as client_cli
 
 app = typer.Typer(
-    help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway.",
+    help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway. "
+    "Add --debug to any command for a traceback when it fails.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -51,6 +55,7 @@ def serve(
         os.environ["TENANTGATE_DEMO"] = "true"
         os.environ.setdefault("TENANTGATE_PUBLIC_URL", f"http://{_local(host)}:{port}")
     settings = Settings()
+    asyncio.run(_check_database(settings))  # one line and exit 3, before anything else
     options = {
         "factory": True,
         "host": host,
@@ -94,6 +99,20 @@ def admin_token() -> None:
     typer.echo(token)
 
 
+async def _check_database(settings: object) -> None:
+    from sqlalchemy import text
+
+    from tenantgate.storage.database import Database
+
+    url: str = settings.database_url  # type: ignore[attr-defined]
+    db = Database(url, timeout=settings.database_timeout)  # type: ignore[attr-defined]
+    try:
+        async with db.engine.connect() as connection:  # not logged: main() says it in a line
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await db.dispose()
+
+
 def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
@@ -107,4 +126,34 @@ def _available(module: str, fallback: str) -> str:
 
 
 def main() -> None:
-    app()
+    """The command, with operator-readable failures: one line and exit status 2 for a bad
+    setting, 3 for a database that cannot be reached (``cli/failures.py``)."""
+    from pydantic import ValidationError
+
+    from tenantgate.cli import failures
+
+    debug = failures.debugging()
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except ValidationError as error:
+        if debug:
+            traceback.print_exc()
+        for line in failures.setting_lines(error):
+            typer.echo(line, err=True)
+        sys.exit(failures.EXIT_CONFIGURATION)
+    except Exception as error:
+        if not failures.is_database_failure(error):
+            raise
+        if debug:
+            traceback.print_exc()
+        line, status = failures.database_line(_database_url(), error)
+        typer.echo(line, err=True)
+        sys.exit(status)
+
+
+def _database_url() -> str:
+    from tenantgate.settings import Settings
+
+    return Settings().database_url
