@@ -16,6 +16,16 @@ async def test_the_openapi_document_lists_the_admin_routes(client):
     assert "/audit" in paths
 
 
+async def test_the_openapi_document_says_how_lists_page(client):
+    paths = (await client.get("/admin/v1/openapi.json")).json()["paths"]
+
+    for path in ("/applications", "/tenants", "/tenants/{tenant_id}/api-users", "/audit"):
+        listing = paths[path]["get"]
+        names = {p["name"] for p in listing["parameters"]}
+        assert {"limit", "cursor"} <= names, path
+        assert {"Link", "X-Next-Cursor"} <= set(listing["responses"]["200"]["headers"]), path
+
+
 async def test_the_docs_page_loads_everything_from_this_server(client):
     page = await client.get("/admin/v1/docs")
 
