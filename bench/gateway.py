@@ -33,7 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 BODY = b'{"data":{"items":[{"id":"1","name":"bolt"},{"id":"2","name":"nut"}]}}'
 QUERY = json.dumps({"query": "{ items { id name } }", "variables": {}, "operationName": None})
@@ -141,11 +143,20 @@ def start_nginx(procs: Processes, tmp: Path, upstream: int) -> tuple[subprocess.
     return process, port
 
 
-def start_tenantgate(
-    procs: Processes, tmp: Path, upstream: int
-) -> tuple[subprocess.Popen[bytes], int, str, str]:
+@dataclass
+class Tenantgate:
+    """A started tenantgate: its port, the gateway URL, a valid access token and the token
+    request's form body that got it."""
+
+    port: int
+    gateway_url: str
+    token: str
+    form: str
+
+
+def start_tenantgate(procs: Processes, tmp: Path, upstream: int, **settings: str) -> Tenantgate:
     """tenantgate with an application accepted by a tenant whose app is the fixed upstream;
-    returns the process, its port, the gateway URL and a valid access token."""
+    ``settings`` are more environment variables for it."""
     import httpx
 
     port = free_port()
@@ -157,9 +168,10 @@ def start_tenantgate(
         "TENANTGATE_ADMIN_TOKEN": ADMIN_TOKEN,
         "TENANTGATE_REFAPPS": "false",
         "TENANTGATE_LOG_LEVEL": "warning",
+        **settings,
     }
     argv = uvicorn_argv("tenantgate.app:create_app", port)
-    process = procs.start(argv, SERVER_CPU, env=env)
+    procs.start(argv, SERVER_CPU, env=env)
     wait_port(port)
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=admin, timeout=30) as http:
@@ -184,7 +196,7 @@ def start_tenantgate(
         }
     token = httpx.post(f"http://127.0.0.1:{port}/v1/token", data=form).raise_for_status().json()
     url = token["urls"]["apps"]["sdmo"]["graphQL"].replace("https://", "http://")
-    return process, port, url, token["access_token"]
+    return Tenantgate(port, url, token["access_token"], urlencode(form))
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -282,7 +294,8 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
             [sys.executable, __file__, "--serve-upstream", str(upstream_port)], LOAD_CPU
         )
         wait_port(upstream_port)
-        _, _, gateway_url, token = start_tenantgate(procs, tmp, upstream_port)
+        node = start_tenantgate(procs, tmp, upstream_port)
+        gateway_url, token = node.gateway_url, node.token
         noop_port = free_port()
         procs.start(uvicorn_argv("gateway:noop_app", noop_port, "--app-dir", str(HERE)), SERVER_CPU)
         wait_port(noop_port)
