@@ -17,9 +17,10 @@ from starlette.types import ASGIApp
 
 from tenantgate.admin.api import create_admin_api
 from tenantgate.admin.api import unavailable as admin_unavailable
+from tenantgate.admin.edge import AdminEdge
 from tenantgate.crypto import sha256_hex
 from tenantgate.deadline import Deadline
-from tenantgate.http import NO_STORE, JSONResponse
+from tenantgate.http import NO_STORE, JSONResponse, bearer_token
 from tenantgate.logs import configure_logging
 from tenantgate.services import Services
 from tenantgate.settings import Settings
@@ -76,8 +77,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def metrics(request: Request) -> Response:
         """Prometheus text format, behind a bearer token: the metrics token or the admin
         token."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        presented = sha256_hex(token.strip()) if scheme.lower() == "bearer" and token else ""
+        token = bearer_token(request.headers)
+        presented = sha256_hex(token) if token else ""
         allowed = [h for h in (metrics_hash, services.admin_token_hash) if h]
         if not presented or not any(hmac.compare_digest(presented, h) for h in allowed):
             return JSONResponse(
@@ -99,7 +100,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/metrics", metrics, methods=["GET"]),
         *tokens.routes(),
         *_optional_routes(services),
-        Mount("/admin/v1", app=Deadline(create_admin_api(services), deadline, admin_unavailable)),
+        Mount(
+            "/admin/v1",
+            app=AdminEdge(
+                Deadline(create_admin_api(services), deadline, admin_unavailable), services
+            ),
+        ),
     ]
     app = Starlette(
         routes=routes,

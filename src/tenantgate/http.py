@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -16,6 +17,36 @@ from tenantgate.settings import Settings
 
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+_B64TOKEN_CHARS = bytes(range(48, 58)) + bytes(range(65, 91)) + bytes(range(97, 123)) + b"-._~+/"
+
+
+def parse_bearer(authorization: bytes | None) -> str | None:
+    """The token of one ``Authorization: Bearer <b64token>`` value (RFC 6750 §2.1); ``None``
+    for any other scheme or a token that is not a b64token. The one bearer rule of every
+    surface: the gateway, the admin API, /metrics, async contexts, introspection."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(b" ")
+    token = token.strip(b" ")
+    if scheme.lower() != b"bearer" or not _is_b64token(token):
+        return None
+    return token.decode("ascii")
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The bearer of a request that carries exactly one Authorization header; else ``None``."""
+    values = headers.getlist("authorization")
+    if len(values) != 1:
+        return None
+    return parse_bearer(values[0].encode("latin-1"))
+
+
+def _is_b64token(token: bytes) -> bool:
+    """RFC 6750 §2.1 ``b64token``; bytes.translate rather than a regex: tokens are long."""
+    body = token.rstrip(b"=")
+    return bool(body) and not body.translate(None, _B64TOKEN_CHARS)
 
 
 class BodyTooLarge(Exception):

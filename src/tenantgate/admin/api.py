@@ -1,24 +1,26 @@
 """The admin API, ``/admin/v1``: what operators, developers' tooling and tenant admins script
-against. Every route needs ``Authorization: Bearer <admin token>``."""
+against. Every route needs ``Authorization: Bearer <admin token>``, checked before the body is
+read by :class:`tenantgate.admin.edge.AdminEdge`, which the server mounts in front of it."""
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from tenantgate.admin import schemas as s
 from tenantgate.asynccontext.store import CONTEXT_ID
-from tenantgate.crypto import sha256_hex
 from tenantgate.http import JSONResponse, request_base_url
 from tenantgate.registry import rules
 from tenantgate.registry.errors import NotFound, RegistryError
@@ -31,10 +33,20 @@ ACTOR = "admin"
 AUDIT_KIND = r"^[a-z_.]{1,48}\*?$"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": s.ErrorOut},
-    401: {"model": s.ErrorOut},
-    404: {"model": s.ErrorOut},
+    400: {"model": s.ErrorOut, "description": "Invalid input (invalid_request)."},
+    401: {"model": s.ErrorOut, "description": "No valid admin bearer token (invalid_token)."},
+    404: {"model": s.ErrorOut, "description": "No such record (not_found)."},
+    413: {"model": s.ErrorOut, "description": "The body is over TENANTGATE_MAX_BODY_BYTES."},
+    503: {
+        "model": s.ErrorOut,
+        "description": "The database did not answer in time (temporarily_unavailable); "
+        "retry after Retry-After seconds.",
+    },
 }
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": s.ErrorOut, "description": "The change conflicts with the record (conflict)."}
+}
+HTTP_ERROR_CODES = {404: "not_found"}
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, 1 to {MAX_LIMIT}.")]
 Cursor = Annotated[
     str | None,
@@ -62,7 +74,9 @@ PAGED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> Any:
+def error(
+    status: int, code: str, description: str, headers: Mapping[str, str] | None = None
+) -> Any:
     body = {"error": code, "error_description": description}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -106,27 +120,7 @@ def create_admin_api(services: Services) -> FastAPI:
         redoc_url=None,
     )
     _docs_routes(api)
-
-    async def require_admin(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        expected = services.admin_token_hash
-        if (
-            scheme.lower() != "bearer"
-            or not token
-            or expected is None
-            or not hmac.compare_digest(sha256_hex(token.strip()), expected)
-        ):
-            raise _Unauthorized()
-
-    @api.exception_handler(_Unauthorized)
-    async def _unauthorized(_request: Request, _exc: Exception) -> Any:
-        return error(
-            401,
-            "invalid_token",
-            "A valid admin bearer token is required.",
-            {"WWW-Authenticate": 'Bearer realm="tenantgate-admin"'},
-        )
+    router = APIRouter(responses=ERRORS)
 
     @api.exception_handler(RegistryError)
     async def _registry_error(_request: Request, exc: Exception) -> Any:
@@ -145,12 +139,17 @@ def create_admin_api(services: Services) -> FastAPI:
         return error(400, "invalid_request", f"{where}: {first.get('msg', 'invalid input')}")
 
     @api.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: Exception) -> Any:
+    async def _http_error(request: Request, exc: Exception) -> Any:
+        """The router's own answers (no such path, a method the path does not have) in the
+        admin error shape, with their headers; a 405's ``Allow`` names the methods of every
+        route on the path (the router names only those of the first route it found)."""
         assert isinstance(exc, StarletteHTTPException)
-        code = "not_found" if exc.status_code == 404 else "invalid_request"
-        return error(exc.status_code, code, str(exc.detail))
+        code = HTTP_ERROR_CODES.get(exc.status_code, "invalid_request")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(router, request.scope)))
+        return error(exc.status_code, code, str(exc.detail), headers)
 
-    router = APIRouter(dependencies=[Depends(require_admin)], responses=ERRORS)
     _application_routes(router, services)
     _tenant_routes(router, services)
     _api_user_routes(router, services)
@@ -160,8 +159,13 @@ def create_admin_api(services: Services) -> FastAPI:
     return api
 
 
-class _Unauthorized(Exception):
-    pass
+def _allowed_methods(router: APIRouter, scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 def paged(request: Request, settings: Settings, page: Page[Any]) -> Response:
@@ -236,6 +240,7 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         status_code=201,
         response_model=s.NewSecretOut,
         tags=["applications"],
+        responses=CONFLICT,
     )
     async def add_secret(application_id: str) -> Any:
         return asdict(await registry.add_secret(application_id, ACTOR))

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tenantgate.asynccontext.store import KINDS
-from tenantgate.http import JSONResponse
+from tenantgate.http import JSONResponse, bearer_token
 from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
 from tenantgate.tokens.errors import InvalidToken
@@ -44,10 +44,10 @@ def async_context_routes(services: Services) -> list[Route]:
     assert store is not None
 
     def bearer(request: Request) -> Access:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request.headers)
+        if token is None:
             raise InvalidToken("missing bearer")
-        return services.verifier.verify(token.strip())
+        return services.verifier.verify(token)
 
     async def receive(request: Request) -> Response:
         kind = request.path_params["kind"]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tenantgate.http import parse_bearer
+
 RawHeaders = list[tuple[bytes, bytes]]
 
 _HOP_BY_HOP = frozenset(
@@ -46,7 +48,6 @@ _DROP_REQUEST = _HOP_BY_HOP | _SET_BY_GATEWAY
 _DROP_RESPONSE = _HOP_BY_HOP | {b"content-length", b"date", b"server", b"x-request-id"}
 
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
-_B64TOKEN_CHARS = bytes(range(48, 58)) + bytes(range(65, 91)) + bytes(range(97, 123)) + b"-._~+/"
 
 
 @dataclass(slots=True)
@@ -119,17 +120,6 @@ def valid_request_id(value: bytes | None) -> bytes | None:
 
 def bearer_token(incoming: Incoming) -> str | None:
     """RFC 6750 §2.1: exactly one ``Authorization: Bearer <b64token>``; else None."""
-    value = incoming.authorization
-    if incoming.authorizations != 1 or value is None:
+    if incoming.authorizations != 1:
         return None
-    scheme, _, token = value.partition(b" ")
-    token = token.strip(b" ")
-    if scheme.lower() != b"bearer" or not _is_b64token(token):
-        return None
-    return token.decode("ascii")
-
-
-def _is_b64token(token: bytes) -> bool:
-    """RFC 6750 §2.1 ``b64token``; bytes.translate rather than a regex: tokens are long."""
-    body = token.rstrip(b"=")
-    return bool(body) and not body.translate(None, _B64TOKEN_CHARS)
+    return parse_bearer(incoming.authorization)

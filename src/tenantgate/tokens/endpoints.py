@@ -18,6 +18,7 @@ from tenantgate.http import (
     NO_STORE,
     BodyTooLarge,
     JSONResponse,
+    bearer_token,
     client_address,
     issuer_url,
     public_base_url,
@@ -230,8 +231,11 @@ class TokenEndpoints:
 
     async def _introspection_caller(self, request: Request, fields: dict[str, str]) -> None:
         authorization = request.headers.get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            await self._authenticate(request, None, None, authorization[7:].strip())
+        if authorization[:7].lower() == "bearer ":
+            token = bearer_token(request.headers)
+            if token is None:
+                raise InvalidRequest("The Authorization header is not one valid bearer token.")
+            await self._authenticate(request, None, None, token)
             return
         credentials = client_credentials(fields, authorization or None)
         assert credentials is not None
