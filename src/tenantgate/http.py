@@ -10,7 +10,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from tenantgate.edge.proxies import ProxyTrust, proxy_trust
 from tenantgate.settings import Settings
@@ -53,9 +53,12 @@ class BodyTooLarge(Exception):
     """The request body is longer than the endpoint accepts."""
 
 
-async def read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int, declared: str | None = None) -> bytes | None:
     """The whole request body from a bare ASGI ``receive``; ``None`` if the client went away.
-    A body over ``limit`` bytes is refused without reading the rest."""
+    The one body reader of every surface: a ``declared`` Content-Length over ``limit`` is
+    refused before anything is read, and a body that grows over it without reading the rest."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
     body = b""
     while True:
         message = await receive()
@@ -66,6 +69,21 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
             raise BodyTooLarge()
         if not message.get("more_body", False):
             return body
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body``, already read, then what the connection says next:
+    for handing a body that was read and checked to an app that reads it again."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 async def send_json(send: Send, status: int, content: Any, headers: Mapping[str, str]) -> None:

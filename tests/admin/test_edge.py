@@ -5,7 +5,6 @@ is what the server reads off the socket, and when."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +15,7 @@ import pytest
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
+from tests.rawhttp import exchange
 from tests.websocket.conftest import serving
 
 LIMIT = 64 * 1024
@@ -35,24 +35,6 @@ async def http(port: int) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
         yield client
-
-
-async def exchange(port: int, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """Sends ``head`` and ``body`` (however much of the announced length that is) and reads the
-    answer the server gives without waiting for the rest."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(head.encode("latin-1") + body)
-        await writer.drain()
-        status_line = await asyncio.wait_for(reader.readline(), 5)
-        headers: dict[str, str] = {}
-        while (line := await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        content = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 5)
-        return int(status_line.split()[1]), headers, content
-    finally:
-        writer.close()
 
 
 def post_head(length: int, *, auth: str = "", content_type: str = "application/json") -> str:

@@ -1,15 +1,20 @@
 """Every token-API surface reads its input strictly and answers what it cannot read with a 400
 in the OAuth error shape: JSON nested too deeply or with a repeated key, a scope with spaces
 around it, two accessToken pairs in x-tokens, an introspection or revocation body that is not a
-form. None of them is a 5xx, and none is read leniently."""
+form or is over the limit. None of them is a 5xx, and none is read leniently."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from tenantgate.services import Services
 from tests import factories as f
 from tests.conftest import ADMIN_TOKEN
+from tests.rawhttp import exchange
 from tests.tokens.calls import assert_oauth_error
+from tests.websocket.conftest import serving
 
 JSON = {"content-type": "application/json"}
 
@@ -94,3 +99,19 @@ async def test_introspection_and_revocation_read_only_forms(client, subtests):
                 headers={"content-type": content_type or "text/plain"},
             )
             assert_oauth_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/v1/token/introspect", "/v1/token/revoke"])
+async def test_a_form_over_the_limit_is_refused_before_it_is_read(settings, path):
+    """Revocation and introspection read their form with the one body reader: 10 MB announced,
+    a few bytes sent, and the answer comes at once (over real HTTP)."""
+    custom = settings.model_copy(update={"refapps": False})
+    with serving(custom, Services.build(custom)) as port:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n"
+            f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+        )
+        status, _, content = await exchange(port, head, b"token=abc")
+    assert status == 400
+    assert json.loads(content)["error"] == "invalid_request"

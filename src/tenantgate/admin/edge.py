@@ -10,11 +10,11 @@ from __future__ import annotations
 import hmac
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantgate.crypto import sha256_hex
 from tenantgate.edge.body import BadBody, loads
-from tenantgate.http import BodyTooLarge, bearer_token, read_body, send_json
+from tenantgate.http import BodyTooLarge, bearer_token, read_body, replay, send_json
 from tenantgate.services import Services
 
 PUBLIC = ("/docs", "/openapi.json")
@@ -37,7 +37,7 @@ class AdminEdge:
             await _error(send, 401, "invalid_token", "A valid admin bearer token is required.")
             return
         try:
-            body = await read_body(receive, self.limit)
+            body = await read_body(receive, self.limit, headers.get("content-length"))
         except BodyTooLarge:
             description = f"The request body is larger than {self.limit} bytes."
             await _error(send, 413, "invalid_request", description)
@@ -50,7 +50,7 @@ class AdminEdge:
             except BadBody as exc:
                 await _error(send, 400, "invalid_request", str(exc))
                 return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     def _authorized(self, headers: Headers) -> bool:
         token = bearer_token(headers)
@@ -71,20 +71,6 @@ def _is_public(scope: Scope) -> bool:
 def _is_json(content_type: str) -> bool:
     media = content_type.partition(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read, then what the connection says next."""
-    given = False
-
-    async def replayed() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 async def _error(send: Send, status: int, code: str, description: str) -> None:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tenantgate.asynccontext.store import KINDS
-from tenantgate.http import JSONResponse, bearer_token
+from tenantgate.http import BodyTooLarge, JSONResponse, bearer_token, read_body
 from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
 from tenantgate.tokens.errors import InvalidToken
@@ -19,23 +19,6 @@ def _error(status: int, code: str, description: str, challenge: str | None = Non
     headers = {"WWW-Authenticate": challenge} if challenge else None
     body = {"error": code, "error_description": description}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def async_context_routes(services: Services) -> list[Route]:
@@ -55,7 +38,9 @@ def async_context_routes(services: Services) -> list[Route]:
             return _error(404, "not_found", "Use /upload or /error.")
         try:
             access = bearer(request)
-            body = await _read_limited(request, limit)
+            body = await read_body(request.receive, limit, request.headers.get("content-length"))
+            if body is None:  # the caller went away
+                return _error(400, "invalid_request", "The body ended before its length.")
             claims = access.claims
             view = await store.add(
                 claims.tenant_id,
@@ -73,7 +58,7 @@ def async_context_routes(services: Services) -> list[Route]:
                 "A valid bearer token is required.",
                 'Bearer error="invalid_token"',
             )
-        except _TooLarge:
+        except BodyTooLarge:
             return _error(413, "payload_too_large", f"The body is over {limit} bytes.")
         except RegistryError as error:
             return _error(error.status_code, error.code, error.description)

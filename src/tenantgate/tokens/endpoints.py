@@ -315,7 +315,11 @@ async def _form(request: Request) -> dict[str, str]:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         raise InvalidRequest("content-type must be application/x-www-form-urlencoded.")
-    return parse_form(await request.body())
+    try:
+        body = await read_body(request.receive, MAX_BODY, request.headers.get("content-length"))
+    except BodyTooLarge:
+        raise InvalidRequest("The request body is too large.") from None
+    return parse_form(body or b"")
 
 
 async def _read_body(receive: Receive) -> bytes | None:
