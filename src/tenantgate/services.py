@@ -15,6 +15,7 @@ from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, 
 from tenantgate.metrics import Metrics
 from tenantgate.proof import GatewayProof
 from tenantgate.registry.feed import ChangeFeed
+from tenantgate.registry.ownership import Ownership
 from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
 from tenantgate.settings import Settings
@@ -77,6 +78,7 @@ class Services:
     clock: Clock
     randomness: Randomness
     gateway_proof: GatewayProof
+    ownership: Ownership
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     admin_token_hash: str | None = None
@@ -179,6 +181,9 @@ class Services:
             clock,
             randomness,
             GatewayProof(derive(secret, "tenantgate gateway proof")),
+            Ownership(
+                db, clock=clock, randomness=randomness, invite_ttl=settings.console_invite_ttl
+            ),
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )

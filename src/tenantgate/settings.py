@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         None,
         description="Mark console cookies Secure. Unset: Secure when the request came over HTTPS.",
     )
+    console_invite_ttl: int = Field(
+        7 * 86400,
+        ge=300,
+        le=30 * 86400,
+        description="Seconds an operator's invite to own an application can be redeemed, once.",
+    )
 
     @field_validator("log_level", "log_format", "forwarded_headers", mode="before")
     @classmethod

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from tenantgate.app import create_app
-from tenantgate.console.accounts import create_account
+from tenantgate.console.accounts import create_account, find_account
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tests.console.visitor import PASSWORD, Visitor
@@ -56,6 +56,18 @@ def new_account(services: Services) -> Callable[..., object]:
         return address
 
     return make
+
+
+@pytest.fixture
+def account_id(services: Services) -> Callable[[str], Awaitable[int]]:
+    """The id of the account with this e-mail."""
+
+    async def find(address: str) -> int:
+        account = await find_account(services, address)
+        assert account is not None
+        return account.id
+
+    return find
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import pytest
 from tenantgate.console.sessions import ANONYMOUS_COOKIE
 
 
-async def test_a_post_without_a_token_is_refused(developer, services):
-    before = len((await services.registry.list_applications(developer.email)).items)
+async def test_a_post_without_a_token_is_refused(developer, services, account_id):
+    mine = await account_id(developer.email)
+    before = len((await services.registry.list_applications(owner_account_id=mine)).items)
     response = await developer.client.post("/console/apps", data={"name": "Sneaky"})
     assert response.status_code == 403
-    assert len((await services.registry.list_applications(developer.email)).items) == before
+    assert len((await services.registry.list_applications(owner_account_id=mine)).items) == before
 
 
 async def test_a_post_with_a_wrong_token_is_refused(developer):

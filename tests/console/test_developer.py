@@ -45,10 +45,10 @@ async def test_the_secret_is_shown_once_and_never_again(developer, services):
     assert client_id in pages[1].text
 
 
-async def test_the_application_is_owned_by_its_developer(developer, services):
+async def test_the_application_is_owned_by_its_developer(developer, services, account_id):
     application_id, _client_id, _secret = await register(developer, "Owned")
     view = await services.registry.get_application(application_id)
-    assert view.owner == developer.email
+    assert view.owner_account_id == await account_id(developer.email)
     assert application_id in (await developer.get("/console/apps")).text
     events = await services.registry.audit(
         application_id=application_id, kind="application.created"

@@ -21,13 +21,13 @@ async def follow_next(visitor: Visitor) -> str:
     return page.text
 
 
-async def test_a_developer_pages_through_their_applications(developer, services):
-    registry = services.registry
+async def test_a_developer_pages_through_their_applications(developer, services, account_id):
+    registry, mine = services.registry, await account_id(developer.email)
     created = [
-        (await registry.create_application(f"Mine {n}", "test", owner=developer.email))[0]
+        (await registry.create_application(f"Mine {n}", "test", owner_account_id=mine))[0]
         for n in range(PAGE_SIZE + 1)
     ]
-    await registry.create_application("Someone else's", "test", owner="other@example.com")
+    await registry.create_application("Someone else's", "test", owner=developer.email)
 
     first = await developer.get("/console/apps")
     second = await follow_next(developer)

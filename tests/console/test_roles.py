@@ -9,9 +9,11 @@ from tests.console.visitor import Visitor
 
 
 @pytest.fixture
-async def others_application(services, new_account):
-    owner = await new_account("developer")
-    view, _secret = await services.registry.create_application("Theirs", "test", owner=owner)
+async def others_application(services, new_account, account_id):
+    owner = await account_id(await new_account("developer"))
+    view, _secret = await services.registry.create_application(
+        "Theirs", "test", owner_account_id=owner
+    )
     return view
 
 

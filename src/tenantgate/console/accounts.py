@@ -55,8 +55,10 @@ class Account:
     def administers(self, tenant_id: str) -> bool:
         return self.is_operator or (self.role == TENANT_ADMIN and tenant_id in self.tenant_ids)
 
-    def owns(self, owner: str | None) -> bool:
-        return self.is_operator or (self.role == DEVELOPER and owner == self.email)
+    def owns(self, owner_account_id: int | None) -> bool:
+        """Operators manage every application; a developer the ones whose owner account is
+        theirs. An e-mail never counts: ownership is set by an operator only."""
+        return self.is_operator or (self.role == DEVELOPER and owner_account_id == self.id)
 
 
 def normalise_email(value: str) -> str:
@@ -141,6 +143,22 @@ async def get_account(services: Services, account_id: int) -> Account:
         if row is None:
             raise NotFound("No such account.")
         return _view(row, await _tenant_ids(session, account_id))
+
+
+async def find_account(services: Services, email: str) -> Account | None:
+    """The account with exactly this e-mail (as the console stores it: lower case)."""
+    async with services.db.session() as session:
+        query = select(m.Account.id).where(m.Account.email == normalise_email(email))
+        account_id = await session.scalar(query)
+    return None if account_id is None else await get_account(services, account_id)
+
+
+async def emails(services: Services, account_ids: list[int]) -> dict[int, str]:
+    if not account_ids:
+        return {}
+    query = select(m.Account.id, m.Account.email).where(m.Account.id.in_(set(account_ids)))
+    async with services.db.session() as session:
+        return {account_id: email for account_id, email in await session.execute(query)}
 
 
 async def list_accounts(services: Services) -> list[Account]:

@@ -62,7 +62,7 @@ async def sign_in(call: Call) -> Response:
 async def sign_up_page(call: Call) -> Response:
     if not call.console.settings.console_signup:
         raise NotFound("Sign-up is closed; ask an operator for an account.")
-    return call.render("sign_up.html", email=call.value("email"))
+    return call.render("sign_up.html", email=call.value("email"), next=_next(call))
 
 
 async def sign_up(call: Call) -> Response:
@@ -79,7 +79,7 @@ async def sign_up(call: Call) -> Response:
     account = await accounts.create_account(
         call.services, call.value("email"), password, DEVELOPER, (), actor="console:sign-up"
     )
-    return await _start(call, account, HOME[DEVELOPER])
+    return await _start(call, account, _next(call) or HOME[DEVELOPER])
 
 
 async def sign_out(call: Call) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tenantgate.console import accounts, owners
 from tenantgate.console.accounts import DEVELOPER, OPERATOR
 from tenantgate.console.errors import InvalidInput, NotFound
 from tenantgate.console.web import PAGE_SIZE, Call, Console
@@ -41,18 +42,31 @@ def routes(console: Console) -> list[Route]:
 
 
 async def list_page(call: Call) -> Response:
+    """A developer's own applications: those whose owner account is theirs."""
     account = call.account
-    owner = None if account.is_operator else account.email
+    owner = None if account.is_operator else account.id
     page = await call.services.registry.list_applications(
-        owner, cursor=call.cursor, limit=PAGE_SIZE
+        owner_account_id=owner, cursor=call.cursor, limit=PAGE_SIZE
     )
-    return call.render("apps.html", applications=page.items, page=page, name=call.value("name"))
+    owner_emails = {}
+    if account.is_operator:
+        owner_emails = await accounts.emails(call.services, _owner_ids(page.items))
+    return call.render(
+        "apps.html",
+        applications=page.items,
+        page=page,
+        name=call.value("name"),
+        owner_emails=owner_emails,
+    )
 
 
 async def register(call: Call) -> Response:
+    """A developer owns what they register; an operator's registration has no owner."""
     account = call.account
     view, secret = await call.services.registry.create_application(
-        call.value("name"), actor=account.actor, owner=account.email
+        call.value("name"),
+        actor=account.actor,
+        owner_account_id=None if account.is_operator else account.id,
     )
     return _show_secret(call, view, secret, first=True)
 
@@ -73,6 +87,7 @@ async def detail_page(call: Call) -> Response:
         tenants=tenants,
         api_user_email=rules.api_user_email(application.application_id, registry.api_user_domain),
         help=_token_help(call, application, api_users.items, tenants),
+        **(await owners.operator_view(call, application)),
     )
 
 
@@ -131,9 +146,13 @@ async def _mine(call: Call) -> ApplicationView:
     if not rules.APPLICATION_ID.fullmatch(application_id):
         raise missing
     application = await call.services.registry.get_application(application_id)
-    if not call.account.owns(application.owner):
+    if not call.account.owns(application.owner_account_id):
         raise missing
     return application
+
+
+def _owner_ids(applications: list[ApplicationView]) -> list[int]:
+    return [a.owner_account_id for a in applications if a.owner_account_id is not None]
 
 
 def _secret(application: ApplicationView, secret_id: str) -> SecretView:

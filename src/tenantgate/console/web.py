@@ -46,6 +46,10 @@ NOTICES = {
     "account-created": "Account created.",
     "account-disabled": "Account disabled and signed out everywhere.",
     "account-enabled": "Account enabled.",
+    "owner-assigned": "Owner assigned. Any pending invite for this application is withdrawn.",
+    "owner-removed": "The application has no owner now; only operators manage it.",
+    "invite-withdrawn": "Invite withdrawn: its link no longer works.",
+    "invite-accepted": "You own this application now.",
 }
 
 

@@ -23,3 +23,10 @@ class NotFound(RegistryError):
 class Conflict(RegistryError):
     status_code = 409
     code = "conflict"
+
+
+class Gone(RegistryError):
+    """It existed and can no longer be used, e.g. an invite that was used or has expired."""
+
+    status_code = 410
+    code = "gone"

@@ -19,6 +19,7 @@ from tenantgate.crypto import SecretHasher
 from tenantgate.registry import rules
 from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.feed import ChangeFeed
+from tenantgate.registry.ownership import owner_account
 from tenantgate.registry.paging import (
     DEFAULT_LIMIT,
     Keyset,
@@ -71,13 +72,22 @@ class Registry:
     # applications
 
     async def create_application(
-        self, name: str, actor: str, owner: str | None = None
+        self,
+        name: str,
+        actor: str,
+        owner: str | None = None,
+        *,
+        owner_account_id: int | None = None,
     ) -> tuple[ApplicationView, NewSecret]:
+        """``owner`` is a contact label that grants nothing; ``owner_account_id`` names the
+        developer account that owns the application (``registry.ownership``)."""
         name = rules.display_name(name)
         if owner is not None:
             owner = rules.display_name(owner, "owner", 320)
         async with self._write(actor) as work:
             session, now = work.session, work.now
+            if owner_account_id is not None:
+                await owner_account(session, owner_account_id)
             application_id = await self._unused_application_id(session)
             row = m.Application(
                 application_id=application_id,
@@ -85,12 +95,18 @@ class Registry:
                 name=name,
                 status="active",
                 owner=owner,
+                owner_account_id=owner_account_id,
                 created_at=now,
                 updated_at=now,
             )
             session.add(row)
             await session.flush()
-            work.audit("application.created", application_id=application_id, name=name)
+            work.audit(
+                "application.created",
+                application_id=application_id,
+                name=name,
+                owner_account_id=owner_account_id,
+            )
             secret, plain = self._add_secret(work, application_id)
             work.changed("application", application_id)
         view = ApplicationView.of(row, [secret])
@@ -102,12 +118,22 @@ class Registry:
             return ApplicationView.of(row, await self._secrets(session, application_id))
 
     async def list_applications(
-        self, owner: str | None = None, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+        self,
+        owner: str | None = None,
+        *,
+        owner_account_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> Page[ApplicationView]:
-        """Oldest first; one page, with the secrets of that page's applications only."""
+        """Oldest first; one page, with the secrets of that page's applications only. ``owner``
+        filters by the contact label, ``owner_account_id`` by the owning account."""
         after, limit = APPLICATIONS.decode(cursor), check_limit(limit)
         app = m.Application
-        query = select(app) if owner is None else select(app).where(app.owner == owner)
+        query = select(app)
+        if owner is not None:
+            query = query.where(app.owner == owner)
+        if owner_account_id is not None:
+            query = query.where(app.owner_account_id == owner_account_id)
         query = seek(query, (app.created_at, app.application_id), after, limit + 1)
         async with self._db.session() as session:
             rows = list((await session.scalars(query)).all())

@@ -38,6 +38,9 @@ class ApplicationView:
     name: str
     status: str
     owner: str | None
+    """A contact label: grants nothing."""
+    owner_account_id: int | None
+    """The console account that owns it, set by an operator."""
     created_at: str | None
     last_token_at: str | None
     secrets: list[SecretView]
@@ -50,6 +53,7 @@ class ApplicationView:
             row.name,
             row.status,
             row.owner,
+            row.owner_account_id,
             iso(row.created_at),
             iso(row.last_token_at),
             [SecretView.of(s) for s in sorted(secrets, key=lambda s: s.created_at)],
@@ -61,6 +65,25 @@ class NewSecret:
     application_id: str
     secret_id: str
     client_secret: str
+
+
+@dataclass(frozen=True)
+class InviteView:
+    """An invite to own an application; its code is never part of it."""
+
+    invite_id: str
+    application_id: str
+    application_name: str
+    created_at: str | None
+    expires_at: str | None
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """An invite just made: the only time its code exists outside the operator's hands."""
+
+    invite: InviteView
+    code: str
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,24 @@ class Base(DeclarativeBase):
 
 
 class Application(Base):
+    """``owner`` is a contact label, free text, that grants nothing. The console account that
+    owns the application is ``owner_account_id``, set only by an operator: directly or by an
+    invite (``registry.ownership``)."""
+
     __tablename__ = "applications"
-    __table_args__ = (Index("ix_applications_created", "created_at", "application_id"),)
+    __table_args__ = (
+        Index("ix_applications_created", "created_at", "application_id"),
+        Index("ix_applications_owner_account", "owner_account_id", "created_at", "application_id"),
+    )
 
     application_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
     owner: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    owner_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double)
     last_token_at: Mapped[float | None] = mapped_column(Double, nullable=True)
@@ -179,6 +189,26 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[float] = mapped_column(Double)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApplicationInvite(Base):
+    """A one-time, expiring invitation to own an application, made by an operator. Only the
+    SHA-256 of its code is kept; ``used_at`` and ``used_by`` say who redeemed it."""
+
+    __tablename__ = "application_invites"
+
+    invite_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.application_id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double)
+    used_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    used_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class AccountTenant(Base):
