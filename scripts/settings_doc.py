@@ -29,18 +29,19 @@ A command that cannot run says why in one line on stderr (add `--debug`, or set
 | `1` | the operation was refused (an unknown id, a conflict) |
 | `2` | the configuration is wrong: a setting out of its range or unreadable, no driver |
 | `3` | the database refuses, times out, rejects the credentials, is missing or unresolved |
+| `4` | `serve` or `demo` cannot start here: it cannot listen on the address (the port is in use, a privileged port, an address not of this machine), or a demo already runs on this database |
 """
 
 
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
-        default = field.get_default(call_default_factory=True)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        default = extra.get("shown_default", field.get_default(call_default_factory=True))
         shown = "(unset)" if default is None else f"`{default}`"
         allowed = allowed_range(field) or ""
-        rows.append(
-            f"| `TENANTGATE_{name.upper()}` | {shown} | {allowed} | {field.description} |"
-        )
+        variable = extra.get("env_name", f"TENANTGATE_{name.upper()}")
+        rows.append(f"| `{variable}` | {shown} | {allowed} | {field.description} |")
     return HEADER + "\n".join(rows) + "\n" + FOOTER
 
 

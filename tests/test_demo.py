@@ -1,6 +1,9 @@
-"""The embedded demo: created once, a fresh secret at every start, and it really works."""
+"""The embedded demo: created once, reused (and said so) with a fresh secret at every later
+start, and it really works."""
 
-from tenantgate.demo import ensure_demo, instructions
+import shlex
+
+from tenantgate.demo import DemoCredentials, ensure_demo, exports, instructions
 
 
 async def test_the_demo_is_created_once_and_gets_a_new_secret_each_start(client, services):
@@ -8,6 +11,8 @@ async def test_the_demo_is_created_once_and_gets_a_new_secret_each_start(client,
     again = await ensure_demo(services, "http://127.0.0.1:8000")
     assert (again.application_id, again.tenant_id) == (first.application_id, first.tenant_id)
     assert again.client_secret != first.client_secret
+    assert again.reused
+    assert "Reusing the demo tenant and application" in instructions(again, "http://h")
 
     def form(secret: str) -> dict[str, str]:
         return {
@@ -23,3 +28,19 @@ async def test_the_demo_is_created_once_and_gets_a_new_secret_each_start(client,
     assert set(answer.json()["urls"]["apps"]) == {"sdmo", "shopfloor"}
     text = instructions(again, "http://127.0.0.1:8000")
     assert again.client_secret in text and "/v1/fwd/cluster-release/sdmo/api" in text
+
+
+def test_the_demo_prints_the_variables_of_the_sdk_and_the_token_command():
+    demo = DemoCredentials("123", "client", "tgs_secret", "tenant")
+
+    line = exports(demo, "http://127.0.0.1:8000")
+
+    assert shlex.split(line) == [
+        "export",
+        "TENANTGATE_TOKEN_URL=http://127.0.0.1:8000/v1/token",
+        "TENANTGATE_CLIENT_ID=client",
+        "TENANTGATE_CLIENT_SECRET=tgs_secret",
+        "TENANTGATE_TENANT_ID=tenant",
+    ]
+    assert line in instructions(demo, "http://127.0.0.1:8000")
+    assert "Reusing" not in instructions(demo, "http://127.0.0.1:8000")

@@ -38,11 +38,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if not services.started:
             await services.open()
-        if services.new_admin_token:
-            print(f"tenantgate: admin token (shown once, keep it): {services.new_admin_token}")
-            services.new_admin_token = None
         if settings.demo:
             await _start_demo(services)
+        if services.new_admin_token:  # last: printed only once the server can serve
+            token = services.new_admin_token
+            print(f"tenantgate: admin token (shown once, keep it): {token}", flush=True)
+            services.new_admin_token = None
         try:
             yield
         finally:

@@ -189,13 +189,15 @@ class Services:
         )
 
     async def open(self, *, background: bool = True) -> None:
-        """Migrate, load the state and the keys; with ``background``, start the group-commit
-        writer and the change-feed poller."""
+        """Migrate, load the state and the keys; with ``background`` (a server), start the
+        group-commit writer and the change-feed poller, and make the admin token if there is
+        none yet. A one-shot command (``background=False``) never makes it: nobody would see it,
+        and the first server would then have none to print."""
         await migrate(self.db)
         await self.feed.load()
         await self.keys.ensure()
         self.feed.listen(self._on_change)
-        await self._admin_token()
+        await self._admin_token(mint=background)
         await self.limiter.open()
         if background:
             self.batch.start()
@@ -220,7 +222,7 @@ class Services:
         elif entity == "admin_token":
             await self._admin_token()
 
-    async def _admin_token(self) -> None:
+    async def _admin_token(self, *, mint: bool = False) -> None:
         if self.settings.admin_token:
             self.admin_token_hash = sha256_hex(self.settings.admin_token)
             return
@@ -228,6 +230,9 @@ class Services:
             row = await session.scalar(
                 select(m.ServerState).where(m.ServerState.key == ADMIN_TOKEN_KEY)
             )
+            if row is None and not mint:
+                self.admin_token_hash = None
+                return
             if row is None:
                 token = "tga_" + secrets.token_urlsafe(32)
                 row = m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token))

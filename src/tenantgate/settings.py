@@ -7,28 +7,42 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantgate.edge.proxies import Network, parse_networks
+from tenantgate.home import default_database_url, default_home
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TENANTGATE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TENANTGATE_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
-        "sqlite+aiosqlite:///./tenantgate.db",
-        description="SQLAlchemy URL of the database: SQLite (aiosqlite) or PostgreSQL (asyncpg).",
+        "",
+        description="SQLAlchemy URL of the database: SQLite (aiosqlite) or PostgreSQL (asyncpg). "
+        "Unset: the SQLite file tenantgate.db in TENANTGATE_HOME.",
+        json_schema_extra={"shown_default": "sqlite:///<home>/tenantgate.db"},
     )
     data_dir: Path = Field(
-        Path("."),
-        description="Folder for the server secret file when TENANTGATE_SECRET_KEY is unset.",
+        default_factory=default_home,
+        validation_alias=AliasChoices("TENANTGATE_HOME", "TENANTGATE_DATA_DIR"),
+        description="The folder of tenantgate's state: the SQLite database (unless "
+        "TENANTGATE_DATABASE_URL names another), the server secret file (unless "
+        "TENANTGATE_SECRET_KEY is set) and the records of running servers. Unset: "
+        "$XDG_DATA_HOME/tenantgate, or ~/.local/share/tenantgate. TENANTGATE_DATA_DIR is its "
+        "older name, read when TENANTGATE_HOME is unset.",
+        json_schema_extra={
+            "env_name": "TENANTGATE_HOME",
+            "shown_default": "$XDG_DATA_HOME/tenantgate",
+        },
     )
     secret_key: str | None = Field(
         None,
         description="Server secret: peppers client-secret hashes and encrypts signing keys. "
         "Every node of a deployment needs the same value. Unset: generated once into "
-        "<data_dir>/tenantgate-secret.key.",
+        "<home>/tenantgate-secret.key, readable by its owner only.",
     )
     admin_token: str | None = Field(
         None,
@@ -241,6 +255,17 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @model_validator(mode="after")
+    def _database_in_home(self) -> Settings:
+        if not self.database_url:
+            self.database_url = default_database_url(self.data_dir)
+        return self
 
     @field_validator("public_url", "issuer", "websocket_url")
     @classmethod

@@ -8,6 +8,7 @@ import json
 import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -15,16 +16,21 @@ import typer
 if TYPE_CHECKING:
     from tenantgate.registry.paging import Page
     from tenantgate.services import Services
+    from tenantgate.settings import Settings
 
 T = TypeVar("T")
 ACTOR = "cli"
+verbose = False  # --verbose, anywhere on the command line (main() moves it to the front)
 
 
 def run(operation: Callable[[Services], Awaitable[T]]) -> T:
     """The server's modules load here, not at import, so that the integrator commands
     (``tenantgate token``, ``tenantgate graphql``) start fast. Logs go to stderr, as the
-    server's do, so that stdout holds only the command's answer (``--json | jq`` works)."""
+    server's do, so that stdout holds only the command's answer (``--json | jq`` works);
+    a one-shot command logs warnings and worse only, unless --verbose or
+    TENANTGATE_LOG_LEVEL asks for more."""
     from tenantgate.console.errors import ConsoleError
+    from tenantgate.home import prepare
     from tenantgate.logs import configure_logging
     from tenantgate.registry.errors import RegistryError
     from tenantgate.services import Services
@@ -32,7 +38,9 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
 
     async def main() -> T:
         settings = Settings()
-        configure_logging(settings.log_level, settings.log_format)
+        say_where(settings)
+        configure_logging(quiet_level(settings), settings.log_format)
+        prepare(settings.data_dir)
         services = Services.build(settings)
         await services.open(background=False)
         try:
@@ -45,6 +53,39 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
     except (RegistryError, ConsoleError) as error:
         typer.echo(f"error: {error.description}", err=True)
         raise typer.Exit(1) from None
+
+
+def say_where(settings: Settings) -> None:
+    """With --verbose, the database and home folder the command uses, on stderr."""
+    from tenantgate.home import describe
+
+    if not verbose:
+        return
+    echo(f"tenantgate: database {describe(settings.database_url)}, home {settings.data_dir}")
+    if note := stray_database(settings):
+        echo(f"tenantgate: note: {note}")
+
+
+def stray_database(settings: Settings) -> str | None:
+    """A word about a ``tenantgate.db`` in the current folder that is not the database in use:
+    the default was the current folder before it was the home folder."""
+    from tenantgate.home import DATABASE_FILE, sqlite_file
+
+    here = Path.cwd() / DATABASE_FILE
+    used = sqlite_file(settings.database_url)
+    if not here.exists() or (used is not None and used.absolute() == here.absolute()):
+        return None
+    return f"{here} is not the database in use; to use it, TENANTGATE_DATABASE_URL=sqlite:///{here}"
+
+
+def quiet_level(settings: Settings) -> str:
+    if verbose or "log_level" in settings.model_fields_set:
+        return settings.log_level
+    return "warning"
+
+
+def echo(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 def plain(value: Any) -> Any:

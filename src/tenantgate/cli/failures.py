@@ -4,7 +4,9 @@ documented exit status (docs/settings.md, "Exit status").
 - ``2``: the configuration is wrong (a setting that does not parse or is out of range, a
   database URL with no driver for it);
 - ``3``: a dependency cannot be reached (the database refuses, times out, rejects the
-  credentials, or has no such database).
+  credentials, or has no such database);
+- ``4``: ``serve`` or ``demo`` cannot start here: it cannot listen on the address, or a demo
+  already runs on the database (``cli/server.py``, ``cli/running.py``).
 
 ``--debug`` (or ``TENANTGATE_LOG_LEVEL=debug``) shows the traceback as well."""
 
@@ -19,6 +21,7 @@ from pydantic import ValidationError
 
 EXIT_CONFIGURATION = 2
 EXIT_UNREACHABLE = 3
+EXIT_CANNOT_START = 4
 
 
 def setting_lines(error: ValidationError) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import traceback
@@ -10,16 +9,16 @@ from typing import Annotated
 
 import typer
 
+from tenantgate.cli import _run, registry
 from tenantgate.cli import audit as audit_cli
 from tenantgate.cli import refapp as refapp_cli
-from tenantgate.cli import registry
+from tenantgate.cli import status as status_cli
 from tenantgate.cli import user as user_cli
 from tenantgate.cli._run import run
 from tenantgate.client import cli as client_cli
 
 app = typer.Typer(
-    help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway. "
-    "Add --debug to any command for a traceback when it fails.",
+    help="tenantgate: app registry, OAuth2 Token API and GraphQL gateway.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -32,6 +31,24 @@ app.add_typer(refapp_cli.app, name="refapp")
 app.add_typer(user_cli.app, name="user")
 app.add_typer(client_cli.token_app, name="token")
 app.command("graphql")(client_cli.graphql)
+app.command("status")(status_cli.status)
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Say which database and home folder are used (anywhere on the line)."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback when a command fails (anywhere too)."),
+    ] = False,
+) -> None:
+    """Options every command takes."""
+    _run.verbose = _run.verbose or verbose
 
 
 @app.command()
@@ -43,41 +60,27 @@ def serve(
 ) -> None:
     """Run the server (Token API, gateway, admin API, console).
 
-    SIGTERM (or Ctrl-C) stops accepting connections, lets requests in flight finish within
-    TENANTGATE_SHUTDOWN_TIMEOUT, closes the database pools and exits 0; a second signal ends
-    it at once."""
-    import uvicorn
-
-    from tenantgate.cli.server import GracefulServer
+    It listens first: on a port it cannot have it stops (exit 4) before migrating, printing
+    the admin token or touching the demo. SIGTERM (or Ctrl-C) stops accepting connections,
+    lets requests in flight finish within TENANTGATE_SHUTDOWN_TIMEOUT, closes the database
+    pools and exits 0; a second signal ends it at once."""
+    from tenantgate.cli.server import start
     from tenantgate.settings import Settings
 
     if demo:
         os.environ["TENANTGATE_DEMO"] = "true"
         os.environ.setdefault("TENANTGATE_PUBLIC_URL", f"http://{_local(host)}:{port}")
     settings = Settings()
-    asyncio.run(_check_database(settings))  # one line and exit 3, before anything else
-    options = {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "loop": _available("uvloop", "auto"),
-        "http": _available("httptools", "auto"),
-        "access_log": False,
-        "proxy_headers": False,
-        "log_config": None,  # create_app configures logging, uvicorn's own records included
-        "log_level": settings.log_level,
-        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
-    }
-    if workers > 1:  # uvicorn's supervisor passes the signals on to the workers
-        uvicorn.run("tenantgate.app:create_app", **options)  # type: ignore[arg-type]
-        return
-    GracefulServer(uvicorn.Config("tenantgate.app:create_app", **options)).run()  # type: ignore[arg-type]
+    _run.say_where(settings)
+    start(settings, host, port, workers)
 
 
 @app.command()
 def demo(port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
-    """Run everything on one laptop, with a demo tenant, application and credentials."""
+    """Run everything on one laptop, with a demo tenant, application and credentials.
+
+    A second run reuses the tenant and application of the first (with a new secret); while
+    a demo runs on the same database, another is refused (exit 4)."""
     serve(host="127.0.0.1", port=port, workers=1, demo=True)
 
 
@@ -99,44 +102,32 @@ def admin_token() -> None:
     typer.echo(token)
 
 
-async def _check_database(settings: object) -> None:
-    from sqlalchemy import text
-
-    from tenantgate.storage.database import Database
-
-    url: str = settings.database_url  # type: ignore[attr-defined]
-    db = Database(url, timeout=settings.database_timeout)  # type: ignore[attr-defined]
-    try:
-        async with db.engine.connect() as connection:  # not logged: main() says it in a line
-            await connection.execute(text("SELECT 1"))
-    finally:
-        await db.dispose()
-
-
 def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
 
-def _available(module: str, fallback: str) -> str:
-    try:
-        __import__(module)
-    except ImportError:
-        return fallback
-    return module
-
-
 def main() -> None:
     """The command, with operator-readable failures: one line and exit status 2 for a bad
-    setting, 3 for a database that cannot be reached (``cli/failures.py``)."""
+    setting, 3 for a database that cannot be reached, 4 for a server that cannot start here
+    (``cli/failures.py``)."""
     from pydantic import ValidationError
 
     from tenantgate.cli import failures
+    from tenantgate.cli.running import DemoRunning
+    from tenantgate.cli.server import CannotListen
 
     debug = failures.debugging()
-    if "--debug" in sys.argv:
-        sys.argv.remove("--debug")
+    for flag in ("--debug", "--verbose"):
+        while flag in sys.argv[1:]:
+            sys.argv.remove(flag)
+            _run.verbose = _run.verbose or flag == "--verbose"
     try:
         app()
+    except (CannotListen, DemoRunning) as error:
+        if debug:
+            traceback.print_exc()
+        typer.echo(error.line, err=True)
+        sys.exit(failures.EXIT_CANNOT_START)
     except ValidationError as error:
         if debug:
             traceback.print_exc()
