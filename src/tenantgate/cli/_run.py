@@ -99,7 +99,7 @@ def plain(value: Any) -> Any:
 def show(value: Any, as_json: bool) -> None:
     data = plain(value)
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     for item in data if isinstance(data, list) else [data]:
         if isinstance(item, dict):
@@ -139,7 +139,7 @@ def show_all(listing: Listing, as_json: bool, most: int | None = None) -> None:
 
 def _print(item: Any, as_json: bool, *, first: bool) -> None:
     if as_json:
-        text = textwrap.indent(json.dumps(item, indent=2), "  ")
+        text = textwrap.indent(json.dumps(item, indent=2, ensure_ascii=False), "  ")
         typer.echo(("[\n" if first else ",\n") + text, nl=False)
         return
     for key, field in item.items():
@@ -149,5 +149,5 @@ def _print(item: Any, as_json: bool, *, first: bool) -> None:
 
 def _text(value: Any) -> str:
     if isinstance(value, list | dict):
-        return json.dumps(plain(value))
+        return json.dumps(plain(value), ensure_ascii=False)
     return "" if value is None else str(value)

@@ -34,8 +34,8 @@ app = typer.Typer(
 @app.callback()
 def listing(
     ctx: typer.Context,
-    tenant: str | None = None,
-    application: str | None = None,
+    tenant: registry.TenantOption = None,
+    application: registry.ApplicationOption = None,
     kind: Annotated[str | None, typer.Option(help="Exact kind or prefix*.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many events, newest first.")] = 50,
     json: JSON = False,

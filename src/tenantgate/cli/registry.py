@@ -9,6 +9,11 @@ import typer
 from tenantgate.cli._run import ACTOR, run, show, show_all
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ApplicationId = Annotated[str, typer.Argument(help="The application's id (app create, app list).")]
+TenantId = Annotated[str, typer.Argument(help="The tenant's id (tenant create, tenant list).")]
+AppName = Annotated[str, typer.Argument(help="The app's name, as in urls.apps (e.g. sdmo).")]
+TenantOption = Annotated[str | None, typer.Option(help="Only this tenant's events.")]
+ApplicationOption = Annotated[str | None, typer.Option(help="Only this application's events.")]
 
 apps = typer.Typer(help="Applications in the app registry.", no_args_is_help=True)
 tenants = typer.Typer(help="Tenants and their apps.", no_args_is_help=True)
@@ -17,7 +22,11 @@ keys = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 
 
 @apps.command("create")
-def app_create(name: str, owner: str | None = None, json: JSON = False) -> None:
+def app_create(
+    name: Annotated[str, typer.Argument(help="The application's name, shown to tenants.")],
+    owner: Annotated[str | None, typer.Option(help="The developer who owns it (e-mail).")] = None,
+    json: JSON = False,
+) -> None:
     """Register an application; prints its client secret once."""
     view, secret = run(lambda s: s.registry.create_application(name, ACTOR, owner=owner))
     show(
@@ -34,7 +43,8 @@ def app_create(name: str, owner: str | None = None, json: JSON = False) -> None:
 
 
 @apps.command("get")
-def app_get(application_id: str, json: JSON = False) -> None:
+def app_get(application_id: ApplicationId, json: JSON = False) -> None:
+    """One application, its secrets' hints included."""
     show(run(lambda s: s.registry.get_application(application_id)), json)
 
 
@@ -47,39 +57,51 @@ def app_list(json: JSON = False) -> None:
 
 
 @apps.command("suspend")
-def app_suspend(application_id: str, json: JSON = False) -> None:
+def app_suspend(application_id: ApplicationId, json: JSON = False) -> None:
+    """Suspend an application: it gets no tokens and its tokens stop working."""
     show(run(lambda s: s.registry.set_application_status(application_id, "suspended", ACTOR)), json)
 
 
 @apps.command("resume")
-def app_resume(application_id: str, json: JSON = False) -> None:
+def app_resume(application_id: ApplicationId, json: JSON = False) -> None:
+    """Resume a suspended application."""
     show(run(lambda s: s.registry.set_application_status(application_id, "active", ACTOR)), json)
 
 
 @apps.command("secret-add")
-def secret_add(application_id: str, json: JSON = False) -> None:
+def secret_add(application_id: ApplicationId, json: JSON = False) -> None:
     """Add a second secret (rotation); prints it once."""
     show(run(lambda s: s.registry.add_secret(application_id, ACTOR)), json)
 
 
 @apps.command("secret-retire")
-def secret_retire(application_id: str, secret_id: str) -> None:
+def secret_retire(
+    application_id: ApplicationId,
+    secret_id: Annotated[str, typer.Argument(help="The secret's id (sec_…, from app get).")],
+) -> None:
+    """Retire a secret (rotation, step 2): it authenticates no more."""
     run(lambda s: s.registry.retire_secret(application_id, secret_id, ACTOR))
     typer.echo(f"retired {secret_id}")
 
 
 @tenants.command("create")
 def tenant_create(
-    name: Annotated[str, typer.Option()],
-    region: Annotated[str, typer.Option()] = "eu",
-    cluster: Annotated[str, typer.Option()] = "cluster-release",
+    name: Annotated[str, typer.Option(help="The tenant's name.")],
+    region: Annotated[
+        str, typer.Option(help="Its region, a key of TENANTGATE_REGION_URLS.")
+    ] = "eu",
+    cluster: Annotated[str, typer.Option(help="Its cluster, in the gateway's URLs.")] = (
+        "cluster-release"
+    ),
     json: JSON = False,
 ) -> None:
+    """Create a tenant; prints its id."""
     show(run(lambda s: s.registry.create_tenant(name, region, cluster, ACTOR)), json)
 
 
 @tenants.command("get")
-def tenant_get(tenant_id: str, json: JSON = False) -> None:
+def tenant_get(tenant_id: TenantId, json: JSON = False) -> None:
+    """One tenant and its apps."""
     show(run(lambda s: s.registry.get_tenant(tenant_id)), json)
 
 
@@ -91,7 +113,12 @@ def tenant_list(json: JSON = False) -> None:
 
 @tenants.command("app-set")
 def tenant_app_set(
-    tenant_id: str, app: str, graphql_url: str, websocket_url: str | None = None
+    tenant_id: TenantId,
+    app: AppName,
+    graphql_url: Annotated[str, typer.Argument(help="Where the gateway forwards GraphQL to.")],
+    websocket_url: Annotated[
+        str | None, typer.Option(help="Where it forwards subscriptions to (WebSocket).")
+    ] = None,
 ) -> None:
     """Give a tenant an app (or change its upstream URL)."""
     created = run(lambda s: s.registry.put_app(tenant_id, app, graphql_url, websocket_url, ACTOR))
@@ -99,17 +126,18 @@ def tenant_app_set(
 
 
 @tenants.command("app-remove")
-def tenant_app_remove(tenant_id: str, app: str) -> None:
+def tenant_app_remove(tenant_id: TenantId, app: AppName) -> None:
+    """Take an app away from a tenant."""
     run(lambda s: s.registry.delete_app(tenant_id, app, ACTOR))
     typer.echo(f"removed {app} from {tenant_id}")
 
 
 @api_users.command("accept")
 def api_user_accept(
-    tenant_id: str,
-    application_id: str,
-    first_name: Annotated[str, typer.Option()] = "API",
-    last_name: Annotated[str, typer.Option()] = "User",
+    tenant_id: TenantId,
+    application_id: ApplicationId,
+    first_name: Annotated[str, typer.Option(help="The API user's first name.")] = "API",
+    last_name: Annotated[str, typer.Option(help="The API user's last name.")] = "User",
     app: Annotated[list[str] | None, typer.Option(help="Limit to these apps.")] = None,
     json: JSON = False,
 ) -> None:
@@ -129,7 +157,10 @@ def api_user_accept(
 
 
 @api_users.command("disable")
-def api_user_disable(tenant_id: str, application_id: str, json: JSON = False) -> None:
+def api_user_disable(
+    tenant_id: TenantId, application_id: ApplicationId, json: JSON = False
+) -> None:
+    """Disable the API user: the application's tokens for the tenant die at once."""
     show(
         run(lambda s: s.registry.set_api_user_enabled(tenant_id, application_id, False, ACTOR)),
         json,
@@ -137,25 +168,28 @@ def api_user_disable(tenant_id: str, application_id: str, json: JSON = False) ->
 
 
 @api_users.command("enable")
-def api_user_enable(tenant_id: str, application_id: str, json: JSON = False) -> None:
+def api_user_enable(tenant_id: TenantId, application_id: ApplicationId, json: JSON = False) -> None:
+    """Enable a disabled API user again."""
     show(
         run(lambda s: s.registry.set_api_user_enabled(tenant_id, application_id, True, ACTOR)), json
     )
 
 
 @api_users.command("delete")
-def api_user_delete(tenant_id: str, application_id: str) -> None:
+def api_user_delete(tenant_id: TenantId, application_id: ApplicationId) -> None:
+    """Delete the API user: the tenant no longer accepts the application."""
     run(lambda s: s.registry.delete_api_user(tenant_id, application_id, ACTOR))
     typer.echo(f"deleted the API user of {application_id} on {tenant_id}")
 
 
 @api_users.command("get")
-def api_user_get(tenant_id: str, application_id: str, json: JSON = False) -> None:
+def api_user_get(tenant_id: TenantId, application_id: ApplicationId, json: JSON = False) -> None:
+    """The API user of an application on a tenant."""
     show(run(lambda s: s.registry.get_api_user(tenant_id, application_id)), json)
 
 
 @api_users.command("list")
-def api_user_list(tenant_id: str, json: JSON = False) -> None:
+def api_user_list(tenant_id: TenantId, json: JSON = False) -> None:
     """Every API user of the tenant, oldest first."""
     show_all(
         lambda s, cursor, limit: s.registry.list_api_users(
@@ -166,8 +200,8 @@ def api_user_list(tenant_id: str, json: JSON = False) -> None:
 
 
 def audit(
-    tenant: str | None = None,
-    application: str | None = None,
+    tenant: TenantOption = None,
+    application: ApplicationOption = None,
     kind: Annotated[str | None, typer.Option(help="Exact kind or prefix*.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many events, newest first.")] = 50,
     json: JSON = False,
@@ -191,6 +225,8 @@ def keys_rotate() -> None:
 
 @keys.command("list")
 def keys_list(json: JSON = False) -> None:
+    """The signing keys: which one signs, which ones still verify."""
+
     async def listing(s):  # type: ignore[no-untyped-def]
         return [
             {

@@ -118,7 +118,7 @@ def graphql(
     variables = _variables(vars_file, var or [])
     with _exit_on_error(), _client(token_url, client_id, client_secret, tenant_id) as client:
         data = client.graphql(app_name, document, variables or None, operation_name)
-    typer.echo(json.dumps(data, indent=2))
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 app.command("graphql")(graphql)
