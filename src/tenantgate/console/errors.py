@@ -6,6 +6,7 @@ ConsoleError
 ├── Forbidden           403  signed in, but not allowed
 ├── NotFound            404  no such thing, or not one of yours
 ├── Conflict            409  e.g. an e-mail that already has an account
+├── FormTooLarge        413  a form over the console's limit
 ├── TooManyAttempts     429  sign-in rate limit
 └── SignInRequired      ---  not signed in: a redirect to the sign-in page
 """
@@ -46,6 +47,13 @@ class NotFound(ConsoleError):
 
 class Conflict(ConsoleError):
     status_code = 409
+
+
+class FormTooLarge(ConsoleError):
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The form is larger than {limit} bytes.")
 
 
 class TooManyAttempts(ConsoleError):

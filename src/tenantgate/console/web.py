@@ -16,10 +16,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tenantgate.console import csrf, filters
 from tenantgate.console.accounts import Account
-from tenantgate.console.errors import ConsoleError, Forbidden, SignInRequired, TooManyAttempts
+from tenantgate.console.errors import (
+    ConsoleError,
+    Forbidden,
+    FormTooLarge,
+    SignInRequired,
+    TooManyAttempts,
+)
 from tenantgate.console.sessions import ANONYMOUS_COOKIE, COOKIE, LIFETIME, Session, Sessions
 from tenantgate.crypto import derive, load_server_secret
-from tenantgate.http import client_address, request_base_url
+from tenantgate.http import BodyTooLarge, client_address, read_body, replay, request_base_url
 from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
 from tenantgate.tokens.ratelimit import KeyedLimiter
@@ -28,6 +34,7 @@ Handler = Callable[["Call"], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 RETRYABLE = (400, 409)
 PAGE_SIZE = 50
+MAX_FORM_BYTES = 65_536  # the largest console form (a tenant with its apps) is a few KB
 
 NOTICES = {
     "signed-out": "You are signed out.",
@@ -92,7 +99,10 @@ class Console:
 
         async def endpoint(request: Request) -> Response:
             call = await self._call(request)
-            call.form = await request.form()
+            try:
+                call.form = await _read_form(request)
+            except FormTooLarge as error:
+                return call.failure(error)
             try:
                 csrf.verify(
                     call.csrf_token if call.session or call.has_nonce else None,
@@ -130,6 +140,18 @@ class Console:
                 call.error, call.status = error.description, error.status_code
                 return await retry(call)
             return call.failure(error)
+
+
+async def _read_form(request: Request) -> FormData:
+    """The form, read by the one body reader under ``MAX_FORM_BYTES`` (a declared length over
+    it is refused before reading), then parsed by Starlette from the bytes read."""
+    try:
+        body = await read_body(
+            request.receive, MAX_FORM_BYTES, request.headers.get("content-length")
+        )
+    except BodyTooLarge:
+        raise FormTooLarge(MAX_FORM_BYTES) from None
+    return await Request(request.scope, replay(body or b"", request.receive)).form()
 
 
 @dataclass
