@@ -201,7 +201,9 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         "/applications", status_code=201, response_model=s.ApplicationCreated, tags=["applications"]
     )
     async def create_application(body: s.ApplicationIn) -> Any:
-        view, secret = await registry.create_application(body.name, ACTOR, owner=body.owner)
+        view, secret = await registry.create_application(
+            body.name, ACTOR, owner=body.owner, owner_account_id=body.owner_account_id
+        )
         return {
             **asdict(view),
             "client_secret": secret.client_secret,
@@ -216,11 +218,21 @@ def _application_routes(router: APIRouter, services: Services) -> None:
     )
     async def list_applications(
         request: Request,
-        owner: str | None = Query(None, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
+        owner: str | None = Query(
+            None,
+            max_length=320,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Only applications with this contact label.",
+        ),
+        owner_account_id: int | None = Query(
+            None, ge=1, le=MAX_ID, description="Only applications this console account owns."
+        ),
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
-        page = await registry.list_applications(owner, cursor=cursor, limit=limit)
+        page = await registry.list_applications(
+            owner, owner_account_id=owner_account_id, cursor=cursor, limit=limit
+        )
         return paged(request, services.settings, page)
 
     @router.get(
@@ -233,7 +245,11 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         "/applications/{application_id}", response_model=s.ApplicationOut, tags=["applications"]
     )
     async def patch_application(application_id: str, body: s.ApplicationPatch) -> Any:
-        return asdict(await registry.set_application_status(application_id, body.status, ACTOR))
+        if "owner_account_id" in body.model_fields_set:
+            await services.ownership.assign(application_id, body.owner_account_id, ACTOR)
+        if body.status is not None:
+            await registry.set_application_status(application_id, body.status, ACTOR)
+        return asdict(await registry.get_application(application_id))
 
     @router.post(
         "/applications/{application_id}/secrets",

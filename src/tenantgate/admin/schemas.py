@@ -6,6 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+OWNER = "A contact label, free text such as an e-mail. It grants nothing: see owner_account_id."
+OWNER_ACCOUNT = (
+    "The id of the developer console account that owns the application and manages it in the "
+    "console (the console's Accounts page lists the ids); null: none, only operators manage it."
+)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -13,11 +20,17 @@ class Strict(BaseModel):
 
 class ApplicationIn(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Acme integration"])
-    owner: str | None = Field(None, max_length=320, description="Console account that owns it.")
+    owner: str | None = Field(None, max_length=320, description=OWNER)
+    owner_account_id: int | None = Field(None, ge=1, le=MAX_ID, description=OWNER_ACCOUNT)
 
 
 class ApplicationPatch(Strict):
-    status: Literal["active", "suspended"]
+    """Only the fields given change."""
+
+    status: Literal["active", "suspended"] | None = None
+    owner_account_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description=OWNER_ACCOUNT + " Left out: unchanged."
+    )
 
 
 class SecretOut(BaseModel):
@@ -33,7 +46,8 @@ class ApplicationOut(BaseModel):
     client_id: str
     name: str
     status: str
-    owner: str | None
+    owner: str | None = Field(description=OWNER)
+    owner_account_id: int | None = Field(description=OWNER_ACCOUNT)
     created_at: str | None
     last_token_at: str | None
     secrets: list[SecretOut]
