@@ -24,7 +24,9 @@ keys = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 @apps.command("create")
 def app_create(
     name: Annotated[str, typer.Argument(help="The application's name, shown to tenants.")],
-    owner: Annotated[str | None, typer.Option(help="The developer who owns it (e-mail).")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="A contact label, e.g. an e-mail; it grants nothing.")
+    ] = None,
     json: JSON = False,
 ) -> None:
     """Register an application; prints its client secret once."""
