@@ -56,7 +56,7 @@ class Ownership:
         (``None``). A change withdraws the pending invite."""
         async with self._db.begin_serialized() as session:
             now = self._clock()
-            row = await _application(session, application_id)
+            row = await _application(session, application_id, lock=True)
             email = None
             if account_id is not None:
                 email = (await owner_account(session, account_id)).email
@@ -81,7 +81,7 @@ class Ownership:
         code = "tgi_" + self._random.secret(32)
         async with self._db.begin_serialized() as session:
             now = self._clock()
-            application = await _application(session, application_id)
+            application = await _application(session, application_id, lock=True)
             await _withdraw(session, application_id)
             invites = m.ApplicationInvite
             await session.execute(delete(invites).where(invites.expires_at < now - KEEP_SPENT))
@@ -121,7 +121,7 @@ class Ownership:
 
     async def withdraw(self, application_id: str, actor: str) -> None:
         async with self._db.begin_serialized() as session:
-            await _application(session, application_id)
+            await _application(session, application_id, lock=True)
             if await _withdraw(session, application_id):
                 now = self._clock()
                 _audit(session, "application.invite_withdrawn", actor, now, application_id)
@@ -142,7 +142,7 @@ class Ownership:
             now = self._clock()
             row = await self._usable(session, code, now)
             account = await owner_account(session, account_id)
-            application = await _application(session, row.application_id)
+            application = await _application(session, row.application_id, lock=True)
             invites = m.ApplicationInvite
             marked = await session.execute(
                 update(invites)
@@ -201,10 +201,12 @@ async def owner_account(session: AsyncSession, account_id: int) -> m.Account:
     return row
 
 
-async def _application(session: AsyncSession, application_id: str) -> m.Application:
+async def _application(
+    session: AsyncSession, application_id: str, *, lock: bool = False
+) -> m.Application:
     row = None
     if rules.APPLICATION_ID.fullmatch(application_id):
-        row = await session.get(m.Application, application_id, with_for_update=True)
+        row = await session.get(m.Application, application_id, with_for_update=lock)
     if row is None:
         raise NotFound(f"no application {application_id}")
     return row
