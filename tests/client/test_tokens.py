@@ -76,7 +76,8 @@ def test_clients_share_the_default_cache_unless_given_another(
     default_cache.clear()
     with Client(**settings) as one, Client(**settings) as two:
         assert one.token() is two.token()
-        assert Client(**settings, cache=TokenCache()).token() is not one.token()
+        with Client(**settings, cache=TokenCache()) as other:
+            assert other.token() is not one.token()
     assert server.state.token_requests == 2
 
 
