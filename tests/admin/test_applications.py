@@ -4,6 +4,7 @@ without downtime."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from sqlalchemy import select
 
@@ -40,12 +41,17 @@ async def test_every_registration_gets_its_own_ids_and_secret(client):
 
 
 async def test_reading_an_application_shows_secret_hints_never_secrets(client, services):
-    created = await f.application(client)
+    label = f"hints-{uuid.uuid4().hex}"  # the database is shared: find this one on its page
+    made = await client.post(
+        "/admin/v1/applications", json={"name": "Acme integration", "owner": label}, headers=f.ADMIN
+    )
+    assert made.status_code == 201, made.text
+    created = made.json()
 
     response = await client.get(
         f"/admin/v1/applications/{created['application_id']}", headers=f.ADMIN
     )
-    listed = await client.get("/admin/v1/applications", headers=f.ADMIN)
+    listed = await client.get("/admin/v1/applications", params={"owner": label}, headers=f.ADMIN)
 
     assert response.status_code == 200
     body = response.json()
