@@ -98,7 +98,7 @@ def start(settings: Settings, host: str, port: int, workers: int) -> None:
         prepare(home)
         if settings.demo:
             stack.enter_context(running.only_demo(home, database))
-        asyncio.run(check_database(settings))
+        asyncio.run(check_database(settings, migrate=workers > 1))
         url = url_of(host, port)
         stack.enter_context(running.announced(home, url, database, demo=settings.demo))
         _serve(uvicorn.Config("tenantgate.app:create_app", **_options(settings, workers)), sock)
@@ -131,15 +131,21 @@ def _options(settings: Settings, workers: int) -> dict[str, Any]:
     }
 
 
-async def check_database(settings: Settings) -> None:
+async def check_database(settings: Settings, *, migrate: bool = False) -> None:
+    """The database answers (or main() says why in a line); with ``migrate``, its schema is
+    brought up to date here, once, so that several workers do not race to create it (the
+    migration lock is PostgreSQL's; SQLite has none)."""
     from sqlalchemy import text
 
     from tenantgate.storage.database import Database
+    from tenantgate.storage.migrate import migrate as upgrade
 
     db = Database(settings.database_url, timeout=settings.database_timeout)
     try:
         async with db.engine.connect() as connection:  # not logged: main() says it in a line
             await connection.execute(text("SELECT 1"))
+        if migrate:
+            await upgrade(db)
     finally:
         await db.dispose()
 
