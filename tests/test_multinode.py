@@ -95,9 +95,9 @@ async def test_a_new_admin_token_replaces_the_old_one_on_running_nodes(settings)
                     assert time.monotonic() < deadline, "the other node never took the token"
                     await asyncio.sleep(0.05)
 
-            old = await first.reset_admin_token()
+            old = await first.admin_token.reset()
             await accepted_soon(old)
-            await accepted_soon(await first.reset_admin_token())
+            await accepted_soon(await first.admin_token.reset())
             stale = await node_b.get(
                 "/admin/v1/tenants", headers={"Authorization": f"Bearer {old}"}
             )

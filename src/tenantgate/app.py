@@ -40,10 +40,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.open()
         if settings.demo:
             await _start_demo(services)
-        if services.new_admin_token:  # last: printed only once the server can serve
-            token = services.new_admin_token
+        if token := services.admin_token.take_new():  # last: printed once the server can serve
             print(f"tenantgate: admin token (shown once, keep it): {token}", flush=True)
-            services.new_admin_token = None
         try:
             yield
         finally:
@@ -79,9 +77,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         """Prometheus text format, behind a bearer token: the metrics token or the admin
         token."""
         token = bearer_token(request.headers)
-        presented = sha256_hex(token) if token else ""
-        allowed = [h for h in (metrics_hash, services.admin_token_hash) if h]
-        if not presented or not any(hmac.compare_digest(presented, h) for h in allowed):
+        is_metrics = (
+            metrics_hash is not None
+            and token is not None
+            and hmac.compare_digest(sha256_hex(token), metrics_hash)
+        )
+        if not is_metrics and not services.admin_token.matches(token):
             return JSONResponse(
                 {
                     "error": "invalid_token",

@@ -3,15 +3,15 @@ layers, the console and the CLI."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import select
 
+from tenantgate.admin.token import CHANGE as ADMIN_TOKEN_CHANGE
+from tenantgate.admin.token import AdminToken
 from tenantgate.asynccontext.store import PayloadStore
 from tenantgate.clock import Clock, Randomness, system_clock
-from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret, sha256_hex
+from tenantgate.crypto import Sealer, SecretHasher, derive, load_server_secret
 from tenantgate.metrics import Metrics
 from tenantgate.proof import GatewayProof
 from tenantgate.registry.feed import ChangeFeed
@@ -19,10 +19,7 @@ from tenantgate.registry.ownership import Ownership
 from tenantgate.registry.service import Registry
 from tenantgate.registry.state import RegistryState
 from tenantgate.settings import Settings
-from tenantgate.storage import models as m
-from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter
-from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
 from tenantgate.storage.refusals import RefusalTally
@@ -33,8 +30,6 @@ from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy, SharedWin
 from tenantgate.tokens.verifier import TokenVerifier
 
 log = structlog.get_logger(__name__)
-
-ADMIN_TOKEN_KEY = "admin_token_sha256"
 
 
 def shared_windows(settings: Settings) -> SharedWindows | None:
@@ -79,11 +74,10 @@ class Services:
     randomness: Randomness
     gateway_proof: GatewayProof
     ownership: Ownership
+    admin_token: AdminToken
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
-    admin_token_hash: str | None = None
     started: bool = False
-    new_admin_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -184,6 +178,7 @@ class Services:
             Ownership(
                 db, clock=clock, randomness=randomness, invite_ttl=settings.console_invite_ttl
             ),
+            AdminToken(db, clock, settings.admin_token),
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )
@@ -197,7 +192,7 @@ class Services:
         await self.feed.load()
         await self.keys.ensure()
         self.feed.listen(self._on_change)
-        await self._admin_token(mint=background)
+        await self.admin_token.load(mint=background)
         await self.limiter.open()
         if background:
             self.batch.start()
@@ -219,36 +214,5 @@ class Services:
     async def _on_change(self, entity: str, _key: str) -> None:
         if entity == "keys":
             await self.keys.load()
-        elif entity == "admin_token":
-            await self._admin_token()
-
-    async def _admin_token(self, *, mint: bool = False) -> None:
-        if self.settings.admin_token:
-            self.admin_token_hash = sha256_hex(self.settings.admin_token)
-            return
-        async with self.db.begin() as session:
-            row = await session.scalar(
-                select(m.ServerState).where(m.ServerState.key == ADMIN_TOKEN_KEY)
-            )
-            if row is None and not mint:
-                self.admin_token_hash = None
-                return
-            if row is None:
-                token = "tga_" + secrets.token_urlsafe(32)
-                row = m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token))
-                session.add(row)
-                self.new_admin_token = token
-        self.admin_token_hash = row.value
-
-    async def reset_admin_token(self) -> str:
-        token = "tga_" + secrets.token_urlsafe(32)
-        async with self.db.begin() as session:
-            row = await session.get(m.ServerState, ADMIN_TOKEN_KEY)
-            if row is None:
-                session.add(m.ServerState(key=ADMIN_TOKEN_KEY, value=sha256_hex(token)))
-            else:
-                row.value = sha256_hex(token)
-            session.add(m.AuditEvent(**audit_row("admin_token.reset", "cli", self.clock())))
-            record(session, "admin_token", ADMIN_TOKEN_KEY, self.clock())
-        self.admin_token_hash = sha256_hex(token)
-        return token
+        elif entity == ADMIN_TOKEN_CHANGE:
+            await self.admin_token.load()

@@ -7,12 +7,9 @@ The API's own documentation (``/docs``, its assets, ``/openapi.json``) needs no 
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tenantgate.crypto import sha256_hex
 from tenantgate.edge.body import BadBody, loads
 from tenantgate.http import BodyTooLarge, bearer_token, read_body, replay, send_json
 from tenantgate.services import Services
@@ -53,11 +50,7 @@ class AdminEdge:
         await self.app(scope, replay(body, receive), send)
 
     def _authorized(self, headers: Headers) -> bool:
-        token = bearer_token(headers)
-        expected = self.services.admin_token_hash
-        if token is None or expected is None:
-            return False
-        return hmac.compare_digest(sha256_hex(token), expected)
+        return self.services.admin_token.matches(bearer_token(headers))
 
 
 def _is_public(scope: Scope) -> bool:

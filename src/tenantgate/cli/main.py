@@ -98,7 +98,7 @@ def migrate() -> None:
 @app.command("admin-token")
 def admin_token() -> None:
     """Make a new admin token; running servers drop the old one within a second."""
-    token = run(lambda s: s.reset_admin_token())
+    token = run(lambda s: s.admin_token.reset())
     typer.echo(token)
 
 

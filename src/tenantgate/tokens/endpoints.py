@@ -13,7 +13,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from tenantgate.crypto import sha256_hex
 from tenantgate.http import (
     NO_STORE,
     BodyTooLarge,
@@ -262,9 +261,7 @@ class TokenEndpoints:
             if credentials is not None:
                 authenticate(self.s.state, self.s.hasher, credentials)
                 return
-            expected = self.s.admin_token_hash
-            presented = sha256_hex(admin_token or "")
-            if not expected or not hmac.compare_digest(presented, expected):
+            if not self.s.admin_token.matches(admin_token):
                 raise InvalidClient("The introspection credential is not valid.")
         except InvalidClient:
             await self.s.limiter.fail(who, address)
