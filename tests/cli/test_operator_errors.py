@@ -86,3 +86,12 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" in result.stderr
     assert "error: TENANTGATE_TOKEN_TTL=" in result.stderr
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_one_line_and_exit_3(tmp_path):
+    """The pools are closed even when opening fails: no thread reports into a closed loop."""
+    url = f"sqlite:///{tmp_path}/no/such/folder/tenantgate.db"
+    for command in (("app", "list"), ("serve", "--port", str(closed_port()))):
+        result = tenantgate(tmp_path, *command, database_url=url)
+        assert result.returncode == 3, result.stderr
+        assert "cannot be opened" in one_line(result)

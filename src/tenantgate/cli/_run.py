@@ -42,8 +42,8 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
         configure_logging(quiet_level(settings), settings.log_format)
         prepare(settings.data_dir)
         services = Services.build(settings)
-        await services.open(background=False)
-        try:
+        try:  # closed even when opening fails, so no pool outlives the event loop
+            await services.open(background=False)
             return await operation(services)
         finally:
             await services.close()
