@@ -11,6 +11,7 @@ import typer
 
 from tenantgate.cli import _run, registry
 from tenantgate.cli import audit as audit_cli
+from tenantgate.cli import config as config_cli
 from tenantgate.cli import refapp as refapp_cli
 from tenantgate.cli import status as status_cli
 from tenantgate.cli import user as user_cli
@@ -32,6 +33,8 @@ app.add_typer(user_cli.app, name="user")
 app.add_typer(client_cli.token_app, name="token")
 app.command("graphql")(client_cli.graphql)
 app.command("status")(status_cli.status)
+app.command("export")(config_cli.export)
+app.command("apply")(config_cli.apply)
 
 
 @app.callback()
