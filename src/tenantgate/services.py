@@ -134,6 +134,7 @@ class Services:
             clock=clock,
             randomness=randomness,
             api_user_domain=settings.api_user_domain,
+            secret_lifetime_days=settings.secret_lifetime_days,
         )
         issuer = TokenIssuer(
             state=state,

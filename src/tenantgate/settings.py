@@ -215,6 +215,14 @@ class Settings(BaseSettings):
         "console",
         description="console: readable lines; json: one JSON object per line, for a collector.",
     )
+    secret_lifetime_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="Days a new client secret works, unless its request names its own "
+        "lifetime (expires_in_days): applies to the secret made at registration and to added "
+        "ones. Unset: secrets never expire unless asked to.",
+    )
     console_signup: bool = Field(
         False, description="Developers may sign up to the web console by themselves."
     )

@@ -79,7 +79,7 @@ async def test_refusals_say_which_rule_refused(client, services):
 
     reasons = [e["reason"] for e in reversed(refused)]
     assert reasons == [
-        "wrong, retired or expired secret",
+        "wrong or retired secret",
         "unknown tenant",
         "no API user for this application",
         "API user disabled",

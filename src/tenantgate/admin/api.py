@@ -202,12 +202,17 @@ def _application_routes(router: APIRouter, services: Services) -> None:
     )
     async def create_application(body: s.ApplicationIn) -> Any:
         view, secret = await registry.create_application(
-            body.name, ACTOR, owner=body.owner, owner_account_id=body.owner_account_id
+            body.name,
+            ACTOR,
+            owner=body.owner,
+            owner_account_id=body.owner_account_id,
+            secret_expires_in_days=body.secret_expires_in_days,
         )
         return {
             **asdict(view),
             "client_secret": secret.client_secret,
             "secret_id": secret.secret_id,
+            "secret_expires_at": secret.expires_at,
         }
 
     @router.get(
@@ -227,11 +232,22 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         owner_account_id: int | None = Query(
             None, ge=1, le=MAX_ID, description="Only applications this console account owns."
         ),
+        expiring_within_days: int | None = Query(
+            None,
+            ge=0,
+            le=s.MAX_SECRET_DAYS,
+            description="Only applications with an unretired secret that expires within this "
+            "many days, or has expired (0: expired only).",
+        ),
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
         page = await registry.list_applications(
-            owner, owner_account_id=owner_account_id, cursor=cursor, limit=limit
+            owner,
+            owner_account_id=owner_account_id,
+            expiring_within_days=expiring_within_days,
+            cursor=cursor,
+            limit=limit,
         )
         return paged(request, services.settings, page)
 
@@ -258,8 +274,11 @@ def _application_routes(router: APIRouter, services: Services) -> None:
         tags=["applications"],
         responses=CONFLICT,
     )
-    async def add_secret(application_id: str) -> Any:
-        return asdict(await registry.add_secret(application_id, ACTOR))
+    async def add_secret(application_id: str, body: s.SecretIn | None = None) -> Any:
+        """Rotation, step one: at most two active secrets (an expired one is not active).
+        The body is optional; without one the secret gets the default lifetime."""
+        days = body.expires_in_days if body is not None else None
+        return asdict(await registry.add_secret(application_id, ACTOR, expires_in_days=days))
 
     @router.delete(
         "/applications/{application_id}/secrets/{secret_id}", status_code=204, tags=["applications"]

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 OWNER = "A contact label, free text such as an e-mail. It grants nothing: see owner_account_id."
+MAX_SECRET_DAYS = 3650
+SECRET_DAYS = (
+    "Days the secret works, a whole number from 1 to 3650. Left out or null: "
+    "TENANTGATE_SECRET_LIFETIME_DAYS, or never when that is unset."
+)
+EXPIRES_AT = "When the secret stops authenticating (ISO 8601 UTC); null: never."
 OWNER_ACCOUNT = (
     "The id of the developer console account that owns the application and manages it in the "
     "console (the console's Accounts page lists the ids); null: none, only operators manage it."
@@ -22,6 +28,13 @@ class ApplicationIn(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Acme integration"])
     owner: str | None = Field(None, max_length=320, description=OWNER)
     owner_account_id: int | None = Field(None, ge=1, le=MAX_ID, description=OWNER_ACCOUNT)
+    secret_expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SECRET_DAYS,
+        strict=True,
+        description="Of the first secret: " + SECRET_DAYS,
+    )
 
 
 class ApplicationPatch(Strict):
@@ -33,12 +46,19 @@ class ApplicationPatch(Strict):
     )
 
 
+class SecretIn(Strict):
+    expires_in_days: int | None = Field(
+        None, ge=1, le=MAX_SECRET_DAYS, strict=True, description=SECRET_DAYS, examples=[90]
+    )
+
+
 class SecretOut(BaseModel):
     secret_id: str
     hint: str
     created_at: str | None
     last_used_at: str | None
     retired_at: str | None
+    expires_at: str | None = Field(description=EXPIRES_AT)
 
 
 class ApplicationOut(BaseModel):
@@ -58,6 +78,7 @@ class ApplicationCreated(BaseModel):
     client_id: str
     client_secret: str = Field(description="Shown once; only its hash is kept.")
     secret_id: str
+    secret_expires_at: str | None = Field(description=EXPIRES_AT)
     name: str
     status: str
 
@@ -65,6 +86,7 @@ class ApplicationCreated(BaseModel):
 class NewSecretOut(BaseModel):
     secret_id: str
     client_secret: str = Field(description="Shown once; only its hash is kept.")
+    expires_at: str | None = Field(description=EXPIRES_AT)
 
 
 class TenantIn(Strict):

@@ -26,7 +26,7 @@ def _application(row: m.Application, secrets: list[m.ClientSecret]) -> Applicati
         name=row.name,
         status=row.status,
         secrets=tuple(
-            SecretRecord(s.secret_id, s.secret_hash, s.retired_at)
+            SecretRecord(s.secret_id, s.secret_hash, s.retired_at, s.expires_at)
             for s in sorted(secrets, key=lambda s: s.created_at)
         ),
     )

@@ -15,6 +15,8 @@ TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SECRET_ID = re.compile(r"^sec_[A-Za-z0-9_-]{1,28}$")
 URL_CHARS = re.compile(r"[\x21-\x7e]+")  # RFC 3986: printable ASCII, no spaces
 STATUSES = ("active", "suspended")
+MAX_SECRET_DAYS = 3650
+DAY = 86400.0
 
 
 def display_name(value: str, field: str = "name", limit: int = 200) -> str:
@@ -50,6 +52,15 @@ def app_names(values: list[str] | None) -> list[str] | None:
 def status(value: str) -> str:
     if value not in STATUSES:
         raise InvalidInput("status must be 'active' or 'suspended'")
+    return value
+
+
+def secret_days(value: int | None, field: str = "expires_in_days") -> int | None:
+    """A client secret's lifetime in whole days, 1 to ten years; ``None``: no lifetime given."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SECRET_DAYS:
+        raise InvalidInput(f"{field} must be a whole number of days, 1 to {MAX_SECRET_DAYS}")
     return value
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.clock import Clock, Randomness
@@ -35,6 +35,7 @@ from tenantgate.registry.views import (
     AuditView,
     NewSecret,
     TenantView,
+    iso,
 )
 from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row, query_audit
@@ -61,6 +62,7 @@ class Registry:
         clock: Clock,
         randomness: Randomness,
         api_user_domain: str,
+        secret_lifetime_days: int | None = None,
     ) -> None:
         self._db = db
         self._feed = feed
@@ -68,6 +70,7 @@ class Registry:
         self._clock = clock
         self._random = randomness
         self.api_user_domain = api_user_domain
+        self.secret_lifetime_days = secret_lifetime_days
 
     # applications
 
@@ -78,10 +81,13 @@ class Registry:
         owner: str | None = None,
         *,
         owner_account_id: int | None = None,
+        secret_expires_in_days: int | None = None,
     ) -> tuple[ApplicationView, NewSecret]:
         """``owner`` is a contact label that grants nothing; ``owner_account_id`` names the
-        developer account that owns the application (``registry.ownership``)."""
+        developer account that owns the application (``registry.ownership``). The first
+        secret lives ``secret_expires_in_days``, else the default lifetime, else forever."""
         name = rules.display_name(name)
+        days = rules.secret_days(secret_expires_in_days, "secret_expires_in_days")
         if owner is not None:
             owner = rules.display_name(owner, "owner", 320)
         async with self._write(actor) as work:
@@ -107,10 +113,10 @@ class Registry:
                 name=name,
                 owner_account_id=owner_account_id,
             )
-            secret, plain = self._add_secret(work, application_id)
+            secret, plain = self._add_secret(work, application_id, days)
             work.changed("application", application_id)
         view = ApplicationView.of(row, [secret])
-        return view, NewSecret(application_id, secret.secret_id, plain)
+        return view, NewSecret.of(secret, plain)
 
     async def get_application(self, application_id: str) -> ApplicationView:
         async with self._db.session() as session:
@@ -122,11 +128,14 @@ class Registry:
         owner: str | None = None,
         *,
         owner_account_id: int | None = None,
+        expiring_within_days: float | None = None,
         cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
     ) -> Page[ApplicationView]:
         """Oldest first; one page, with the secrets of that page's applications only. ``owner``
-        filters by the contact label, ``owner_account_id`` by the owning account."""
+        filters by the contact label, ``owner_account_id`` by the owning account,
+        ``expiring_within_days`` to those with an unretired secret that expires within that
+        many days from now or has expired already."""
         after, limit = APPLICATIONS.decode(cursor), check_limit(limit)
         app = m.Application
         query = select(app)
@@ -134,6 +143,9 @@ class Registry:
             query = query.where(app.owner == owner)
         if owner_account_id is not None:
             query = query.where(app.owner_account_id == owner_account_id)
+        if expiring_within_days is not None:
+            until = self._clock() + expiring_within_days * rules.DAY
+            query = query.where(app.application_id.in_(_expiring_by(until)))
         query = seek(query, (app.created_at, app.application_id), after, limit + 1)
         async with self._db.session() as session:
             rows = list((await session.scalars(query)).all())
@@ -166,16 +178,21 @@ class Registry:
                 work.changed("application", application_id)
         return await self.get_application(application_id)
 
-    async def add_secret(self, application_id: str, actor: str) -> NewSecret:
+    async def add_secret(
+        self, application_id: str, actor: str, *, expires_in_days: int | None = None
+    ) -> NewSecret:
+        """Rotation's first step. An expired secret is not active: it does not count toward
+        the two, so an application whose secret expired can always get a new one."""
+        days = rules.secret_days(expires_in_days)
         async with self._write(actor, serialized=True) as work:
             session = work.session
             await self._application(session, application_id, lock=True)
-            active = [s for s in await self._secrets(session, application_id) if not s.retired_at]
-            if len(active) >= MAX_ACTIVE_SECRETS:
+            secrets = await self._secrets(session, application_id)
+            if len([s for s in secrets if _active(s, work.now)]) >= MAX_ACTIVE_SECRETS:
                 raise Conflict("an application has at most two active secrets; retire one first")
-            secret, plain = self._add_secret(work, application_id)
+            secret, plain = self._add_secret(work, application_id, days)
             work.changed("application", application_id)
-        return NewSecret(application_id, secret.secret_id, plain)
+        return NewSecret.of(secret, plain)
 
     async def replace_secrets(self, application_id: str, actor: str) -> NewSecret:
         """Retire every active secret and issue one new one, in one transaction."""
@@ -185,9 +202,9 @@ class Registry:
             for old in await self._secrets(session, application_id):
                 if old.retired_at is None:
                     _retire(work, old)
-            secret, plain = self._add_secret(work, application_id)
+            secret, plain = self._add_secret(work, application_id, None)
             work.changed("application", application_id)
-        return NewSecret(application_id, secret.secret_id, plain)
+        return NewSecret.of(secret, plain)
 
     async def retire_secret(self, application_id: str, secret_id: str, actor: str) -> None:
         async with self._write(actor) as work:
@@ -462,13 +479,25 @@ class Registry:
         if work.changes:
             await self._feed.apply(*work.changes)
 
-    def _add_secret(self, work: _Work, application_id: str) -> tuple[m.ClientSecret, str]:
-        secret, plain = self._new_secret(application_id, work.now)
+    def _add_secret(
+        self, work: _Work, application_id: str, days: int | None
+    ) -> tuple[m.ClientSecret, str]:
+        """A new secret living ``days``, or the default lifetime when none is given."""
+        days = days or self.secret_lifetime_days
+        expires_at = work.now + days * rules.DAY if days else None
+        secret, plain = self._new_secret(application_id, work.now, expires_at)
         work.session.add(secret)
-        work.audit("secret.created", application_id=application_id, secret_id=secret.secret_id)
+        work.audit(
+            "secret.created",
+            application_id=application_id,
+            secret_id=secret.secret_id,
+            expires_at=iso(expires_at),
+        )
         return secret, plain
 
-    def _new_secret(self, application_id: str, now: float) -> tuple[m.ClientSecret, str]:
+    def _new_secret(
+        self, application_id: str, now: float, expires_at: float | None
+    ) -> tuple[m.ClientSecret, str]:
         plain = SECRET_PREFIX + self._random.secret(32)
         row = m.ClientSecret(
             secret_id="sec_" + self._random.urlsafe(16),
@@ -476,6 +505,7 @@ class Registry:
             secret_hash=self._hasher.hash(plain),
             hint=plain[:8] + "…",
             created_at=now,
+            expires_at=expires_at,
         )
         return row, plain
 
@@ -575,6 +605,18 @@ class _Work:
         if (entity, key) not in self.changes:
             record(self.session, entity, key, self.now)
             self.changes.append((entity, key))
+
+
+def _expiring_by(until: float) -> Select[str]:
+    """The applications with an unretired secret that expires by ``until``."""
+    secret = m.ClientSecret
+    return select(secret.application_id).where(
+        secret.expires_at <= until, secret.retired_at.is_(None)
+    )
+
+
+def _active(secret: m.ClientSecret, now: float) -> bool:
+    return secret.retired_at is None and (secret.expires_at is None or secret.expires_at > now)
 
 
 def _retire(work: _Work, secret: m.ClientSecret) -> None:

@@ -14,6 +14,8 @@ class SecretRecord:
     secret_id: str
     secret_hash: str
     retired_at: float | None
+    expires_at: float | None = None
+    """From then on it authenticates nothing; ``None``: never."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,13 @@ def iso(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def epoch(at: str | None) -> float | None:
+    """The inverse of :func:`iso`."""
+    if at is None:
+        return None
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
 @dataclass(frozen=True)
 class SecretView:
     secret_id: str
@@ -23,12 +30,31 @@ class SecretView:
     created_at: str | None
     last_used_at: str | None
     retired_at: str | None
+    expires_at: str | None
+    """When it stops authenticating; ``None``: never."""
 
     @classmethod
     def of(cls, row: m.ClientSecret) -> SecretView:
         return cls(
-            row.secret_id, row.hint, iso(row.created_at), iso(row.last_used_at), iso(row.retired_at)
+            row.secret_id,
+            row.hint,
+            iso(row.created_at),
+            iso(row.last_used_at),
+            iso(row.retired_at),
+            iso(row.expires_at),
         )
+
+    def expires_within(self, now: float, seconds: float) -> bool:
+        """Unretired, and expiring within ``seconds`` from ``now`` or expired already."""
+        expires_at = epoch(self.expires_at)
+        return self.retired_at is None and expires_at is not None and expires_at <= now + seconds
+
+    def expired(self, now: float) -> bool:
+        return self.expires_within(now, 0)
+
+    def active(self, now: float) -> bool:
+        """It authenticates: neither retired nor expired."""
+        return self.retired_at is None and not self.expired(now)
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,11 @@ class NewSecret:
     application_id: str
     secret_id: str
     client_secret: str
+    expires_at: str | None
+
+    @classmethod
+    def of(cls, row: m.ClientSecret, client_secret: str) -> NewSecret:
+        return cls(row.application_id, row.secret_id, client_secret, iso(row.expires_at))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,9 @@ class Application(Base):
 
 
 class ClientSecret(Base):
+    """``expires_at`` is when the secret stops authenticating, if ever; a retired secret
+    authenticates nothing whatever its expiry."""
+
     __tablename__ = "client_secrets"
 
     secret_id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -62,6 +65,7 @@ class ClientSecret(Base):
     created_at: Mapped[float] = mapped_column(Double)
     last_used_at: Mapped[float | None] = mapped_column(Double, nullable=True)
     retired_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    expires_at: Mapped[float | None] = mapped_column(Double, nullable=True, index=True)
 
 
 class Tenant(Base):

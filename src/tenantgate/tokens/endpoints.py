@@ -259,7 +259,7 @@ class TokenEndpoints:
             raise SlowDown(wait)
         try:
             if credentials is not None:
-                authenticate(self.s.state, self.s.hasher, credentials)
+                authenticate(self.s.state, self.s.hasher, credentials, self.s.clock)
                 return
             if not self.s.admin_token.matches(admin_token):
                 raise InvalidClient("The introspection credential is not valid.")

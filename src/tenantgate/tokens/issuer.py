@@ -16,7 +16,13 @@ from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
 from tenantgate.metrics import Metrics
 from tenantgate.registry.feed import ChangeFeed
-from tenantgate.registry.state import ApiUserRecord, ApplicationRecord, RegistryState, TenantRecord
+from tenantgate.registry.state import (
+    ApiUserRecord,
+    ApplicationRecord,
+    RegistryState,
+    SecretRecord,
+    TenantRecord,
+)
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter, StorageUnavailable
 from tenantgate.storage.refusals import RefusalTally
@@ -46,25 +52,30 @@ def _iso(timestamp: int) -> str:
 
 
 def authenticate(
-    state: RegistryState, hasher: SecretHasher, credentials: ClientCredentials
+    state: RegistryState, hasher: SecretHasher, credentials: ClientCredentials, clock: Clock
 ) -> tuple[ApplicationRecord, str]:
+    """An expired secret is refused with the same answer as a wrong one (only the audit
+    reason differs). Its expiry is in memory with the secret: one float comparison, and the
+    clock is read only for a secret that has an expiry."""
     application = state.by_client_id.get(credentials.client_id)
     if application is None:
         raise InvalidClient(reason="unknown client")
     digest = hasher.hash(credentials.client_secret)
-    secret_id = _matching_secret(application, digest)
-    if secret_id is None:
-        raise InvalidClient(reason="wrong, retired or expired secret")
+    secret = _matching_secret(application, digest)
+    if secret is None:
+        raise InvalidClient(reason="wrong or retired secret")
+    if secret.expires_at is not None and secret.expires_at <= clock():
+        raise InvalidClient(reason="secret_expired")
     if not application.active:
         raise InvalidClient(reason="application suspended")
-    return application, secret_id
+    return application, secret.secret_id
 
 
-def _matching_secret(application: ApplicationRecord, digest: str) -> str | None:
+def _matching_secret(application: ApplicationRecord, digest: str) -> SecretRecord | None:
     found = None
     for secret in application.secrets:
         if hmac.compare_digest(secret.secret_hash, digest) and secret.retired_at is None:
-            found = secret.secret_id
+            found = secret
     return found
 
 
@@ -133,7 +144,9 @@ class TokenIssuer:
             self._refuse(SlowDown(retry_after), client_id, app_id, request.tenant_id, address)
             raise SlowDown(retry_after)
         try:
-            application, secret_id = authenticate(self._state, self._hasher, request.credentials)
+            application, secret_id = authenticate(
+                self._state, self._hasher, request.credentials, self._clock
+            )
             tenant, user = authorize(self._state, application, request.tenant_id)
         except OAuthError as error:
             await self._limiter.fail(client_id, address)
