@@ -9,7 +9,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tests import factories as f
+from tests.conftest import ManualClock
 from tests.tokens.calls import invalidate
+from tests.tokens.servers import server_factory
 
 METRICS_TOKEN = "tgm_test-metrics-token"
 
@@ -75,3 +77,39 @@ async def test_each_node_counts_for_itself(settings: Settings, services: Service
         assert other.metrics.registry.get_sample_value("tenantgate_tokens_issued_total") == 0
     finally:
         await other.close()
+
+
+async def test_secrets_expiring_within_30_days_are_counted(settings: Settings) -> None:
+    clock = ManualClock(2_500_000_000.0)  # after every expiry other tests of the run made
+    day = 86400
+    async with server_factory(settings) as start:
+        _services, client = await start(clock=clock)
+
+        async def counts() -> tuple[float, float]:
+            response = await client.get(
+                "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+            found = samples(response.text)
+            window = found[("tenantgate_client_secrets_expiring", (("window", "30d"),))]
+            return window, found[("tenantgate_client_secrets_expired", ())]
+
+        expiring, expired = await counts()
+        soon = await client.post(
+            "/admin/v1/applications",
+            json={"name": "Soon", "secret_expires_in_days": 10},
+            headers=f.ADMIN,
+        )
+        for body in ({"name": "Later", "secret_expires_in_days": 100}, {"name": "Never"}):
+            await client.post("/admin/v1/applications", json=body, headers=f.ADMIN)
+        assert await counts() == (expiring + 1, expired)
+
+        clock.advance(10 * day)
+        assert await counts() == (expiring + 1, expired + 1)  # expired, still counted
+
+        clock.advance(70 * day)
+        assert await counts() == (expiring + 2, expired + 1)  # "Later" is 20 days away
+        application_id, secret_id = soon.json()["application_id"], soon.json()["secret_id"]
+        await client.delete(
+            f"/admin/v1/applications/{application_id}/secrets/{secret_id}", headers=f.ADMIN
+        )
+        assert await counts() == (expiring + 1, expired)

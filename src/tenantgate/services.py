@@ -97,7 +97,7 @@ class Services:
             max_overflow=settings.database_max_overflow,
         )
         state = RegistryState()
-        metrics = Metrics(state)
+        metrics = Metrics(state, clock)
         feed = ChangeFeed(
             db,
             state,
