@@ -29,10 +29,9 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
     server's do, so that stdout holds only the command's answer (``--json | jq`` works);
     a one-shot command logs warnings and worse only, unless --verbose or
     TENANTGATE_LOG_LEVEL asks for more."""
-    from tenantgate.console.errors import ConsoleError
+    from tenantgate.errors import TenantgateError
     from tenantgate.home import prepare
     from tenantgate.logs import configure_logging
-    from tenantgate.registry.errors import RegistryError
     from tenantgate.services import Services
     from tenantgate.settings import Settings
 
@@ -50,7 +49,7 @@ def run(operation: Callable[[Services], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (RegistryError, ConsoleError) as error:
+    except TenantgateError as error:
         typer.echo(f"error: {error.description}", err=True)
         raise typer.Exit(1) from None
 

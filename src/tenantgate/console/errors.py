@@ -1,11 +1,9 @@
-"""Errors of the console. ``app.py`` renders each as a page with its status code.
+"""Errors of the console: tenantgate's own (:mod:`tenantgate.errors`), which ``app.py``
+renders as a page with their status code, and those only the console has.
 
-ConsoleError
-├── InvalidInput        400  a form field is not valid
+TenantgateError (tenantgate.errors: InvalidInput 400, Forbidden 403, NotFound 404, Conflict 409,
+│                Gone 410)
 ├── CsrfRefused         403  the form's CSRF token is missing or wrong
-├── Forbidden           403  signed in, but not allowed
-├── NotFound            404  no such thing, or not one of yours
-├── Conflict            409  e.g. an e-mail that already has an account
 ├── FormTooLarge        413  a form over the console's limit
 ├── TooManyAttempts     429  sign-in rate limit
 └── SignInRequired      ---  not signed in: a redirect to the sign-in page
@@ -13,22 +11,24 @@ ConsoleError
 
 from __future__ import annotations
 
+from tenantgate.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooLarge
+from tenantgate.errors import TenantgateError as ConsoleError
 
-class ConsoleError(Exception):
-    status_code = 400
+__all__ = [
+    "Conflict",
+    "ConsoleError",
+    "CsrfRefused",
+    "Forbidden",
+    "FormTooLarge",
+    "Gone",
+    "InvalidInput",
+    "NotFound",
+    "SignInRequired",
+    "TooManyAttempts",
+]
 
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
 
-
-class InvalidInput(ConsoleError):
-    status_code = 400
-
-
-class CsrfRefused(ConsoleError):
-    status_code = 403
-
+class CsrfRefused(Forbidden):
     def __init__(
         self,
         description: str = "The form expired or did not come from this site. "
@@ -37,27 +37,14 @@ class CsrfRefused(ConsoleError):
         super().__init__(description)
 
 
-class Forbidden(ConsoleError):
-    status_code = 403
-
-
-class NotFound(ConsoleError):
-    status_code = 404
-
-
-class Conflict(ConsoleError):
-    status_code = 409
-
-
-class FormTooLarge(ConsoleError):
-    status_code = 413
-
+class FormTooLarge(TooLarge):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The form is larger than {limit} bytes.")
 
 
 class TooManyAttempts(ConsoleError):
     status_code = 429
+    code = "slow_down"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed attempts. Try again in {retry_after} seconds.")

@@ -11,7 +11,6 @@ from tenantgate.console.accounts import OPERATOR, TENANT_ADMIN
 from tenantgate.console.errors import Conflict, InvalidInput, NotFound
 from tenantgate.console.web import PAGE_SIZE, Call, Console
 from tenantgate.registry import rules
-from tenantgate.registry.errors import NotFound as RegistryNotFound
 from tenantgate.registry.views import ApiUserView, ApplicationView, TenantView
 
 ROLES = (TENANT_ADMIN, OPERATOR)
@@ -142,7 +141,7 @@ async def create_api_user(call: Call) -> Response:
     registry = call.services.registry
     try:
         await registry.get_api_user(tenant.tenant_id, application.application_id)
-    except RegistryNotFound:
+    except NotFound:
         pass
     else:
         raise Conflict("This application already has an API user here; edit that one instead.")
@@ -256,14 +255,14 @@ async def _lookup(call: Call, application_id: str) -> ApplicationView:
         raise InvalidInput("An application id is digits only, such as 123456789.")
     try:
         return await call.services.registry.get_application(application_id)
-    except RegistryNotFound:
+    except NotFound:
         raise InvalidInput(f"No application has the id {application_id}.") from None
 
 
 async def _application(call: Call, application_id: str) -> ApplicationView | None:
     try:
         return await call.services.registry.get_application(application_id)
-    except RegistryNotFound:
+    except NotFound:
         return None
 
 

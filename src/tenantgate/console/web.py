@@ -26,7 +26,6 @@ from tenantgate.console.errors import (
 from tenantgate.console.sessions import ANONYMOUS_COOKIE, COOKIE, LIFETIME, Session, Sessions
 from tenantgate.crypto import derive, load_server_secret
 from tenantgate.http import BodyTooLarge, client_address, read_body, replay, request_base_url
-from tenantgate.registry.errors import RegistryError
 from tenantgate.services import Services
 from tenantgate.tokens.ratelimit import KeyedLimiter
 
@@ -135,7 +134,7 @@ class Console:
             return await handler(call)
         except SignInRequired:
             return call.redirect("/sign-in", next=call.request.url.path)
-        except (ConsoleError, RegistryError) as error:
+        except ConsoleError as error:
             if retry is not None and error.status_code in RETRYABLE:
                 call.error, call.status = error.description, error.status_code
                 return await retry(call)
@@ -252,7 +251,7 @@ class Call:
         url = self.root + path + ("?" + urlencode(query) if query else "")
         return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
-    def failure(self, error: ConsoleError | RegistryError) -> Response:
+    def failure(self, error: ConsoleError) -> Response:
         self.error = error.description
         response = self.render(
             "error.html", status=error.status_code, status_code=error.status_code

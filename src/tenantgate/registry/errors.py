@@ -1,32 +1,7 @@
-"""Errors of the registry. The admin API and the console turn them into responses."""
+"""The registry's errors are tenantgate's own (:mod:`tenantgate.errors`), so that the admin
+API, the console and the CLI answer them as they answer their own."""
 
+from tenantgate.errors import Conflict, Gone, InvalidInput, NotFound
+from tenantgate.errors import TenantgateError as RegistryError
 
-class RegistryError(Exception):
-    status_code = 400
-    code = "invalid_request"
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
-
-
-class InvalidInput(RegistryError):
-    status_code = 400
-    code = "invalid_request"
-
-
-class NotFound(RegistryError):
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(RegistryError):
-    status_code = 409
-    code = "conflict"
-
-
-class Gone(RegistryError):
-    """It existed and can no longer be used, e.g. an invite that was used or has expired."""
-
-    status_code = 410
-    code = "gone"
+__all__ = ["Conflict", "Gone", "InvalidInput", "NotFound", "RegistryError"]
