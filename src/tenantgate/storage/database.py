@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -104,6 +105,7 @@ def create_engine(
 ) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": timeout})
+        event.listen(engine.sync_engine, "do_connect", _sqlite_folder_exists)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(timeout))
         return engine
     engine = create_async_engine(
@@ -128,6 +130,16 @@ def _timeouts_are_disconnects(context: Any) -> None:
     skips a ROLLBACK that would wait as long again)."""
     if isinstance(context.original_exception, TimeoutError | OSError):
         context.is_disconnect = True
+
+
+def _sqlite_folder_exists(_dialect: Any, _record: Any, cargs: Any, _cparams: Any) -> None:
+    """A database file whose folder does not exist cannot be opened: say so before aiosqlite
+    starts the connection's thread, whose own report of that failure can arrive after the
+    event loop of a one-shot command has closed (and print tracebacks about it)."""
+    name = str(cargs[0]) if cargs else ""
+    plain = name and name != ":memory:" and not name.startswith("file:")
+    if plain and not os.path.isdir(os.path.dirname(os.path.abspath(name))):
+        raise sqlite3.OperationalError("unable to open database file")
 
 
 def _sqlite_pragmas(timeout: float) -> Any:
