@@ -27,7 +27,7 @@ A command that cannot run says why in one line on stderr (add `--debug`, or set
 | --- | --- |
 | `0` | done (for `serve`: stopped cleanly after SIGTERM or Ctrl-C) |
 | `1` | the operation was refused (an unknown id, a conflict) |
-| `2` | the configuration is wrong: a setting out of its range or unreadable, no driver |
+| `2` | the configuration is wrong: a setting out of its range or unreadable, no driver; or an option's value cannot be read (`--expiring 3w`) |
 | `3` | the database refuses, times out, rejects the credentials, is missing or unresolved |
 | `4` | `serve` or `demo` cannot start here: it cannot listen on the address (the port is in use, a privileged port, an address not of this machine), or a demo already runs on this database |
 """

@@ -2,7 +2,7 @@
 documented exit status (docs/settings.md, "Exit status").
 
 - ``2``: the configuration is wrong (a setting that does not parse or is out of range, a
-  database URL with no driver for it);
+  database URL with no driver for it), or an option's value is (``--expiring 3w``);
 - ``3``: a dependency cannot be reached (the database refuses, times out, rejects the
   credentials, or has no such database);
 - ``4``: ``serve`` or ``demo`` cannot start here: it cannot listen on the address, or a demo
@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 EXIT_CONFIGURATION = 2
+EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_CANNOT_START = 4
 

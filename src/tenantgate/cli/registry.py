@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tenantgate.cli._run import ACTOR, run, show, show_all
+from tenantgate.cli.failures import EXIT_USAGE
+
+if TYPE_CHECKING:
+    from tenantgate.registry.paging import Page
+    from tenantgate.registry.views import ApplicationView
+    from tenantgate.services import Services
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ApplicationId = Annotated[str, typer.Argument(help="The application's id (app create, app list).")]
@@ -14,6 +21,9 @@ TenantId = Annotated[str, typer.Argument(help="The tenant's id (tenant create, t
 AppName = Annotated[str, typer.Argument(help="The app's name, as in urls.apps (e.g. sdmo).")]
 TenantOption = Annotated[str | None, typer.Option(help="Only this tenant's events.")]
 ApplicationOption = Annotated[str | None, typer.Option(help="Only this application's events.")]
+DAYS = re.compile(r"([0-9]{1,4})d?")
+MAX_DAYS = 3650
+DAY = 86400
 
 apps = typer.Typer(help="Applications in the app registry.", no_args_is_help=True)
 tenants = typer.Typer(help="Tenants and their apps.", no_args_is_help=True)
@@ -27,16 +37,26 @@ def app_create(
     owner: Annotated[
         str | None, typer.Option(help="A contact label, e.g. an e-mail; it grants nothing.")
     ] = None,
+    secret_expires_in_days: Annotated[
+        str | None,
+        typer.Option(help="Days the first secret works (90 or 90d); default: the setting."),
+    ] = None,
     json: JSON = False,
 ) -> None:
     """Register an application; prints its client secret once."""
-    view, secret = run(lambda s: s.registry.create_application(name, ACTOR, owner=owner))
+    days = lifetime("--secret-expires-in-days", secret_expires_in_days)
+    view, secret = run(
+        lambda s: s.registry.create_application(
+            name, ACTOR, owner=owner, secret_expires_in_days=days
+        )
+    )
     show(
         {
             "application_id": view.application_id,
             "client_id": view.client_id,
             "client_secret": secret.client_secret,
             "secret_id": secret.secret_id,
+            "secret_expires_at": secret.expires_at,
             "name": view.name,
             "status": view.status,
         },
@@ -51,11 +71,73 @@ def app_get(application_id: ApplicationId, json: JSON = False) -> None:
 
 
 @apps.command("list")
-def app_list(json: JSON = False) -> None:
+def app_list(
+    expiring: Annotated[
+        str | None,
+        typer.Option(
+            help="Only secrets that expire within this many days (30d or 30) or have expired, "
+            "one entry each with its application."
+        ),
+    ] = None,
+    json: JSON = False,
+) -> None:
     """Every application, oldest first."""
-    show_all(
-        lambda s, cursor, limit: s.registry.list_applications(cursor=cursor, limit=limit), json
-    )
+    if expiring is None:
+        show_all(
+            lambda s, cursor, limit: s.registry.list_applications(cursor=cursor, limit=limit),
+            json,
+        )
+        return
+    within = days_option("--expiring", expiring, low=0)
+
+    async def listing(s: Services, cursor: str | None, limit: int) -> Page[dict[str, Any]]:
+        from tenantgate.registry.paging import Page
+
+        page = await s.registry.list_applications(
+            expiring_within_days=within, cursor=cursor, limit=limit
+        )
+        now = s.clock()
+        rows = [row for app in page.items for row in expiring_secrets(app, now, within)]
+        return Page(rows, page.next_cursor)
+
+    show_all(listing, json)
+
+
+def expiring_secrets(app: ApplicationView, now: float, within: int) -> list[dict[str, Any]]:
+    """One entry per unretired secret of ``app`` that expires within ``within`` days or has
+    expired, which ``expired`` marks."""
+    return [
+        {
+            "application_id": app.application_id,
+            "name": app.name,
+            "client_id": app.client_id,
+            "secret_id": secret.secret_id,
+            "hint": secret.hint,
+            "expires_at": secret.expires_at,
+            "expired": secret.expired(now),
+        }
+        for secret in app.secrets
+        if secret.expires_within(now, within * DAY)
+    ]
+
+
+def days_option(option: str, value: str, *, low: int) -> int:
+    """Whole days, ``30d`` or ``30``, from ``low`` to 3650; otherwise one line on stderr and
+    exit status 2, as for a setting that cannot be read (``cli/failures.py``)."""
+    found = DAYS.fullmatch(value.strip().lower())
+    days = int(found.group(1)) if found else -1
+    if not low <= days <= MAX_DAYS:
+        typer.echo(
+            f"error: {option} {value!r}: give whole days from {low} to {MAX_DAYS}, "
+            "such as 30d or 30",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    return days
+
+
+def lifetime(option: str, value: str | None) -> int | None:
+    return None if value is None else days_option(option, value, low=1)
 
 
 @apps.command("suspend")
@@ -71,9 +153,17 @@ def app_resume(application_id: ApplicationId, json: JSON = False) -> None:
 
 
 @apps.command("secret-add")
-def secret_add(application_id: ApplicationId, json: JSON = False) -> None:
+def secret_add(
+    application_id: ApplicationId,
+    expires_in_days: Annotated[
+        str | None,
+        typer.Option(help="Days the secret works (90 or 90d); default: the setting, or never."),
+    ] = None,
+    json: JSON = False,
+) -> None:
     """Add a second secret (rotation); prints it once."""
-    show(run(lambda s: s.registry.add_secret(application_id, ACTOR)), json)
+    days = lifetime("--expires-in-days", expires_in_days)
+    show(run(lambda s: s.registry.add_secret(application_id, ACTOR, expires_in_days=days)), json)
 
 
 @apps.command("secret-retire")
