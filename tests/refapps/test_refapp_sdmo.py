@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from tenantgate.refapps.sdmo.store import SdmoStore
+
 from .conftest import Issuer, Query, auth_headers, error_codes
 
 ITEMS_PAGE = """
@@ -292,3 +294,68 @@ async def test_mutations_are_refused_over_get(sdmo: httpx.AsyncClient, issuer: I
     assert response.status_code >= 400
     assert "data" not in response.json() or response.json()["data"] is None
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+POST_ORDER = "mutation Post($id: ID!) { postSalesOrder(id: $id) { id status } }"
+ADJUST = """
+mutation Adjust($input: AdjustStockInput!) {
+  adjustStock(input: $input) { itemId siteId quantity }
+}"""
+
+
+async def test_posting_an_order_invoices_it_once(sdmo: httpx.AsyncClient, gql: Query) -> None:
+    ids = await setup(gql, sdmo)
+    item, _ = (await stocked(gql, sdmo, ids["site"]))[-1]
+    order_input = {
+        "customerId": ids["customer"],
+        "siteId": ids["site"],
+        "lines": [{"itemId": item, "quantity": 1}],
+    }
+    order = (await gql(sdmo, CREATE_ORDER, {"input": order_input}))["data"]["createSalesOrder"]
+
+    posted = await gql(sdmo, POST_ORDER, {"id": order["id"]})
+    again = await gql(sdmo, POST_ORDER, {"id": order["id"]})
+    unknown = await gql(sdmo, POST_ORDER, {"id": "so-nothing"})
+
+    assert posted["data"]["postSalesOrder"] == {"id": order["id"], "status": "INVOICED"}
+    assert error_codes(again) == ["BAD_USER_INPUT"] and "posted already" in str(again)
+    assert error_codes(unknown) == ["NOT_FOUND"]
+
+
+async def test_adjusting_stock_counts_it_up_and_down_never_below_zero(
+    sdmo: httpx.AsyncClient, gql: Query
+) -> None:
+    ids = await setup(gql, sdmo)
+    item, before = (await stocked(gql, sdmo, ids["site"]))[0]
+    where = {"itemId": item, "siteId": ids["site"]}
+
+    up = await gql(sdmo, ADJUST, {"input": {**where, "delta": 5, "reason": "stock-take"}})
+    too_far = {**where, "delta": -(before + 6), "reason": "breakage"}
+    refused = await gql(sdmo, ADJUST, {"input": too_far})
+    down = await gql(sdmo, ADJUST, {"input": {**where, "delta": -2, "reason": "breakage"}})
+
+    assert up["data"]["adjustStock"] == {**where, "quantity": before + 5}
+    assert error_codes(refused) == ["INSUFFICIENT_STOCK"]
+    assert down["data"]["adjustStock"]["quantity"] == before + 3
+    assert await stock_of(gql, sdmo, item, ids["site"]) == before + 3
+    for bad in ({"delta": 0, "reason": "x"}, {"delta": 1, "reason": "  "}):
+        body = await gql(sdmo, ADJUST, {"input": {**where, **bad}})
+        assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_an_adjustment_reaches_stock_changed_listeners() -> None:
+    store = SdmoStore()
+    tenant = "1000001"
+    data = await store.stock_levels(tenant, None, None)
+    level = data[0]
+    changes = store.stock_changes(tenant)
+    listening = asyncio.ensure_future(anext(changes))
+    await asyncio.sleep(0)  # the task runs the generator up to its first wait: registered
+    assert store._stock_changes.listeners(tenant) == 1
+
+    await store.adjust_stock(tenant, level.item_id, level.site_id, 7, "found a pallet")
+
+    change = await asyncio.wait_for(listening, 5)
+    await changes.aclose()
+    assert (change.item_id, change.delta, change.quantity) == (level.item_id, 7, level.quantity + 7)
+    assert change.sales_order_id is None and change.reason == "found a pallet"

@@ -48,13 +48,15 @@ class StockLevel:
 
 @dataclass(frozen=True)
 class StockChange:
-    """Stock of an item at a site moved by ``delta``, to ``quantity``, because of an order."""
+    """Stock of an item at a site moved by ``delta``, to ``quantity``: taken by a sales order
+    (``sales_order_id``) or adjusted by hand (``reason``)."""
 
     item_id: str
     site_id: str
     quantity: int
     delta: int
-    sales_order_id: str
+    sales_order_id: str | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

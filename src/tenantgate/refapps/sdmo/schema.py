@@ -91,13 +91,18 @@ class StockLevel:
         )
 
 
-@strawberry.type(description="Stock of an item at a site, moved by a sales order.")
+@strawberry.type(
+    description="Stock of an item at a site, moved by a sales order or adjusted by hand."
+)
 class StockChange:
     item_id: strawberry.ID
     site_id: strawberry.ID
     quantity: int = strawberry.field(description="On hand after the change.")
     delta: int = strawberry.field(description="The change: negative when stock was taken.")
-    sales_order_id: strawberry.ID
+    sales_order_id: strawberry.ID | None = strawberry.field(
+        description="The order that took the stock; null for an adjustment."
+    )
+    reason: str | None = strawberry.field(description="Why it was adjusted; null for an order.")
 
     @strawberry.field
     async def item(self, info: Info) -> Item:
@@ -111,12 +116,14 @@ class StockChange:
 
     @classmethod
     def of(cls, row: models.StockChange) -> StockChange:
+        order = row.sales_order_id
         return cls(
             item_id=strawberry.ID(row.item_id),
             site_id=strawberry.ID(row.site_id),
             quantity=row.quantity,
             delta=row.delta,
-            sales_order_id=strawberry.ID(row.sales_order_id),
+            sales_order_id=None if order is None else strawberry.ID(order),
+            reason=row.reason,
         )
 
 
@@ -192,6 +199,14 @@ class CreateSalesOrderInput:
     lines: list[SalesOrderLineInput]
 
 
+@strawberry.input
+class AdjustStockInput:
+    item_id: strawberry.ID
+    site_id: strawberry.ID
+    delta: int = strawberry.field(description="Units to add (positive) or remove (negative).")
+    reason: str = strawberry.field(description="Why: a stock-take, a breakage (1-200 chars).")
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Items, in creation order.")
@@ -259,12 +274,25 @@ class Mutation:
         )
         return SalesOrder.of(row)
 
+    @strawberry.mutation(
+        description="Post an order: it is shipped and invoiced, and can no longer change."
+    )
+    async def post_sales_order(self, info: Info, id: strawberry.ID) -> SalesOrder:
+        return SalesOrder.of(await _store(info).post_sales_order(_tenant(info), id))
+
+    @strawberry.mutation(description="Count stock up or down by hand; never below zero.")
+    async def adjust_stock(self, info: Info, input: AdjustStockInput) -> StockLevel:
+        row = await _store(info).adjust_stock(
+            _tenant(info), input.item_id, input.site_id, input.delta, input.reason
+        )
+        return StockLevel.of(row)
+
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Stock taken by this tenant's sales orders, as it happens; "
-        "only that of one item when itemId is given."
+        description="Stock taken by this tenant's sales orders or adjusted by hand, as it "
+        "happens; only that of one item when itemId is given."
     )
     async def stock_changed(
         self, info: Info, item_id: strawberry.ID | None = None

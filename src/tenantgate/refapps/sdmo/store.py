@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from tenantgate.refapps.clock import Clock, utc_datetime
@@ -28,6 +29,7 @@ from tenantgate.refapps.sdmo.seed import seed_sdmo
 
 MAX_LINES = 100
 MAX_QUANTITY = 1_000_000
+MAX_REASON = 200
 
 
 class SdmoStore:
@@ -82,6 +84,51 @@ class SdmoStore:
         for change in stock_changes(data, order, lines):
             self._stock_changes.publish(tenant_id, change)
         return order
+
+    async def post_sales_order(self, tenant_id: str, order_id: str) -> SalesOrder:
+        """Post a confirmed (or shipped) order: it is shipped and invoiced, and can no longer
+        change."""
+        async with self._lock:
+            data = self._data(tenant_id)
+            order = data.orders.get(order_id)
+            _require(order is not None, "sales order", order_id, "id")
+            assert order is not None
+            if order.status is SalesOrderStatus.INVOICED:
+                raise BadUserInput(f"sales order {order.number} is posted already", field="id")
+            posted = replace(order, status=SalesOrderStatus.INVOICED)
+            data.orders[order_id] = posted
+        return posted
+
+    async def adjust_stock(
+        self, tenant_id: str, item_id: str, site_id: str, delta: int, reason: str
+    ) -> StockLevel:
+        """Count stock up or down by hand (a stock-take, a breakage), never below zero."""
+        if delta == 0 or abs(delta) > MAX_QUANTITY:
+            raise BadUserInput(
+                f"delta must be between -{MAX_QUANTITY} and {MAX_QUANTITY}, and not 0",
+                field="delta",
+            )
+        reason = reason.strip()
+        if not 1 <= len(reason) <= MAX_REASON:
+            raise BadUserInput(f"reason needs 1 to {MAX_REASON} characters", field="reason")
+        async with self._lock:
+            data = self._data(tenant_id)
+            _require(item_id in data.items, "item", item_id, "itemId")
+            _require(site_id in data.sites, "site", site_id, "siteId")
+            quantity = data.stock.get((item_id, site_id), 0) + delta
+            if quantity < 0:
+                raise InsufficientStock(
+                    f"only {quantity - delta} of item {data.items[item_id].code} in stock at "
+                    f"this site, cannot take {-delta}",
+                    itemId=item_id,
+                    siteId=site_id,
+                    requested=-delta,
+                    available=quantity - delta,
+                )
+            data.stock[(item_id, site_id)] = quantity
+        change = StockChange(item_id, site_id, quantity, delta, None, reason)
+        self._stock_changes.publish(tenant_id, change)
+        return StockLevel(item_id, site_id, quantity)
 
     def stock_changes(self, tenant_id: str) -> AsyncGenerator[StockChange, None]:
         """The tenant's stock changes from now on (close the iterator to stop listening)."""
