@@ -153,6 +153,7 @@ def create_admin_api(services: Services) -> FastAPI:
     _application_routes(router, services)
     _tenant_routes(router, services)
     _api_user_routes(router, services)
+    _role_routes(router, services)
     _audit_routes(router, services)
     _async_context_routes(router, services)
     api.include_router(router)
@@ -381,6 +382,49 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
     )
     async def delete_api_user(tenant_id: str, application_id: str) -> Response:
         await registry.delete_api_user(tenant_id, application_id, ACTOR)
+        return Response(status_code=204)
+
+
+def _role_routes(router: APIRouter, services: Services) -> None:
+    roles = services.registry.roles
+    path = "/tenants/{tenant_id}/roles/{role}"
+
+    @router.put(
+        path, response_model=s.RoleOut, tags=["roles"], responses={201: {"model": s.RoleOut}}
+    )
+    async def put_role(tenant_id: str, role: str, body: s.RoleIn, response: Response) -> Any:
+        """Create or replace a role. Every app a grant names must be one of the tenant's apps
+        (400 otherwise). API users holding the role get the change at once."""
+        view, created = await roles.put(
+            tenant_id,
+            role,
+            ACTOR,
+            description=body.description,
+            grants=[grant.model_dump() for grant in body.grants],
+        )
+        response.status_code = 201 if created else 200
+        return asdict(view)
+
+    @router.get(
+        "/tenants/{tenant_id}/roles",
+        response_model=list[s.RoleOut],
+        tags=["roles"],
+        responses=PAGED,
+    )
+    async def list_roles(
+        request: Request, tenant_id: str, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> Any:
+        page = await roles.list(tenant_id, cursor=cursor, limit=limit)
+        return paged(request, services.settings, page)
+
+    @router.get(path, response_model=s.RoleOut, tags=["roles"])
+    async def get_role(tenant_id: str, role: str) -> Any:
+        return asdict(await roles.get(tenant_id, role))
+
+    @router.delete(path, status_code=204, tags=["roles"], responses=CONFLICT)
+    async def delete_role(tenant_id: str, role: str) -> Response:
+        """409 while an API user holds the role."""
+        await roles.delete(tenant_id, role, ACTOR)
         return Response(status_code=204)
 
 

@@ -123,6 +123,43 @@ class TenantOut(BaseModel):
     apps: list[AppOut]
 
 
+class GrantIn(Strict):
+    app: str = Field(examples=["sdmo"], description="One of the tenant's apps.")
+    operations: list[Literal["query", "mutation", "subscription"]] = Field(
+        min_length=1, examples=[["query"]], description="The operation types it allows."
+    )
+    fields: list[str] = Field(
+        min_length=1,
+        max_length=500,
+        examples=[["items", "stockLevels"]],
+        description='Root fields of those operation types it allows, or ["*"] for all.',
+    )
+
+
+class RoleIn(Strict):
+    description: str = Field("", max_length=500)
+    grants: list[GrantIn] = Field(
+        max_length=100,
+        description="What the role allows: a request is allowed if some grant covers its "
+        "app, its operation type and every root field it selects.",
+    )
+
+
+class GrantOut(BaseModel):
+    app: str
+    operations: list[str]
+    fields: list[str]
+
+
+class RoleOut(BaseModel):
+    tenant_id: str
+    name: str
+    description: str
+    grants: list[GrantOut]
+    created_at: str | None
+    updated_at: str | None
+
+
 class ApiUserIn(Strict):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)

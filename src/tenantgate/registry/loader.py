@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable, Collection, Iterator
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantgate.registry.grants import grants
 from tenantgate.registry.state import (
     ApiUserRecord,
     ApplicationRecord,
     AppRoute,
     RegistryState,
+    RoleRecord,
     SecretRecord,
     TenantRecord,
 )
@@ -42,6 +44,10 @@ def _api_user(row: m.ApiUser) -> ApiUserRecord:
     return ApiUserRecord(row.tenant_id, row.application_id, row.enabled, apps, row.generation)
 
 
+def _role(row: m.TenantRole) -> RoleRecord:
+    return RoleRecord(row.tenant_id, row.name, grants(row.grants))
+
+
 async def load_all(session: AsyncSession, state: RegistryState, now: float) -> None:
     secrets: dict[str, list[m.ClientSecret]] = {}
     for secret in (await session.scalars(select(m.ClientSecret))).all():
@@ -56,6 +62,8 @@ async def load_all(session: AsyncSession, state: RegistryState, now: float) -> N
     live_users = select(m.ApiUser).where(m.ApiUser.deleted_at.is_(None))
     for user in (await session.scalars(live_users)).all():
         state.put_api_user(_api_user(user))
+    for role in (await session.scalars(select(m.TenantRole))).all():
+        state.put_role(_role(role))
     live_revocations = select(m.RevokedToken).where(m.RevokedToken.expires_at >= now)
     for revoked in (await session.scalars(live_revocations)).all():
         state.revoke(revoked.jti, revoked.expires_at)
@@ -126,6 +134,21 @@ async def refresh_api_users(
                 state.put_api_user(_api_user(row))
 
 
+async def refresh_roles(session: AsyncSession, state: RegistryState, keys: Collection[str]) -> None:
+    for chunk in _chunks(keys):
+        pairs = [tuple(key.split("/", 1)) for key in chunk]
+        query = select(m.TenantRole).where(
+            tuple_(m.TenantRole.tenant_id, m.TenantRole.name).in_(pairs)
+        )
+        rows = {(r.tenant_id, r.name): r for r in (await session.scalars(query)).all()}
+        for tenant_id, name in pairs:
+            row = rows.get((tenant_id, name))
+            if row is None:
+                state.drop_role(tenant_id, name)
+            else:
+                state.put_role(_role(row))
+
+
 async def refresh_tokens(
     session: AsyncSession, state: RegistryState, keys: Collection[str]
 ) -> None:
@@ -143,5 +166,6 @@ REFRESHERS: dict[str, Refresher] = {
     "application": refresh_applications,
     "tenant": refresh_tenants,
     "api_user": refresh_api_users,
+    "role": refresh_roles,
     "token": refresh_tokens,
 }

@@ -29,6 +29,7 @@ from tenantgate.registry.paging import (
     moment,
     row_id,
 )
+from tenantgate.registry.roles import Roles
 from tenantgate.registry.views import (
     ApiUserView,
     ApplicationView,
@@ -70,6 +71,7 @@ class Registry:
         self._clock = clock
         self._random = randomness
         self.api_user_domain = api_user_domain
+        self.roles = Roles(db, self._write)
         self.secret_lifetime_days = secret_lifetime_days
 
     # applications

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tenantgate.registry.grants import Grant
+
 
 @dataclass(frozen=True, slots=True)
 class SecretRecord:
@@ -67,6 +69,13 @@ class ApiUserRecord:
         return [name for name in names if name in self.apps]
 
 
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    tenant_id: str
+    name: str
+    grants: tuple[Grant, ...]
+
+
 @dataclass
 class RegistryState:
     applications: dict[str, ApplicationRecord] = field(default_factory=dict)
@@ -74,6 +83,7 @@ class RegistryState:
     tenants: dict[str, TenantRecord] = field(default_factory=dict)
     api_users: dict[tuple[str, str], ApiUserRecord] = field(default_factory=dict)
     revoked: dict[str, float] = field(default_factory=dict)
+    roles: dict[tuple[str, str], RoleRecord] = field(default_factory=dict)
 
     def put_application(self, record: ApplicationRecord) -> None:
         old = self.applications.get(record.application_id)
@@ -98,6 +108,12 @@ class RegistryState:
 
     def drop_api_user(self, tenant_id: str, application_id: str) -> None:
         self.api_users.pop((tenant_id, application_id), None)
+
+    def put_role(self, record: RoleRecord) -> None:
+        self.roles[(record.tenant_id, record.name)] = record
+
+    def drop_role(self, tenant_id: str, name: str) -> None:
+        self.roles.pop((tenant_id, name), None)
 
     def revoke(self, jti: str, expires_at: float) -> None:
         self.revoked[jti] = expires_at

@@ -176,6 +176,27 @@ class ApiUserView:
 
 
 @dataclass(frozen=True)
+class RoleView:
+    tenant_id: str
+    name: str
+    description: str
+    grants: list[dict[str, Any]]
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, row: m.TenantRole) -> RoleView:
+        return cls(
+            row.tenant_id,
+            row.name,
+            row.description,
+            row.grants,
+            iso(row.created_at),
+            iso(row.updated_at),
+        )
+
+
+@dataclass(frozen=True)
 class AuditView:
     id: int
     at: str | None

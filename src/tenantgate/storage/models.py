@@ -94,6 +94,22 @@ class TenantApp(Base):
     updated_at: Mapped[float] = mapped_column(Double)
 
 
+class TenantRole(Base):
+    """A named set of grants that a tenant's API users may hold (``registry.grants``):
+    ``grants`` is a list of ``{"app", "operations", "fields"}``."""
+
+    __tablename__ = "tenant_roles"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    description: Mapped[str] = mapped_column(String(500))
+    grants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+
+
 class ApiUser(Base):
     """A tenant's acceptance of one application. Deleting keeps the row as a tombstone so
     that ``generation`` only ever grows: tokens carry it, and a bump kills them all."""
