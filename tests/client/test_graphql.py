@@ -5,10 +5,14 @@ import pytest
 from tenantgate.client import (
     AppNotAvailable,
     Client,
+    Forbidden,
     GatewayError,
     GraphQLError,
     InsufficientScope,
     InvalidToken,
+    Limit,
+    Policy,
+    RateLimitExceeded,
 )
 
 from .fakeserver import TENANT_ID, Answer, FakeServer
@@ -114,3 +118,55 @@ def test_a_body_that_is_not_graphql_is_a_gateway_error(client: Client, server: F
 
     with pytest.raises(GatewayError, match="HTTP 500, request id req-1"):
         client.graphql("sdmo", "{ a }")
+
+
+def test_a_role_refusal_is_forbidden_naming_the_operation_and_field(
+    client: Client, server: FakeServer
+) -> None:
+    refusal = {
+        "message": "no role of this API user allows mutation createSalesOrder on sdmo",
+        "extensions": {"code": "FORBIDDEN", "operation": "mutation", "field": "createSalesOrder"},
+    }
+    server.state.gateway_script.append(Answer(403, {"errors": [refusal]}))
+
+    with pytest.raises(Forbidden) as caught:
+        client.graphql("sdmo", "mutation { createSalesOrder { id } }")
+    assert isinstance(caught.value, GraphQLError) and caught.value.status == 403
+    assert (caught.value.operation, caught.value.field) == ("mutation", "createSalesOrder")
+
+
+def test_a_rate_limit_refusal_carries_retry_after(client: Client, server: FakeServer) -> None:
+    refusal = {"message": "rate limit reached", "extensions": {"code": "RATE_LIMITED"}}
+    headers = {
+        "Retry-After": "7",
+        "RateLimit-Policy": '"minute";q=600;w=60',
+        "RateLimit": '"minute";r=0;t=7',
+    }
+    server.state.gateway_script.append(Answer(429, {"errors": [refusal]}, headers))
+
+    with pytest.raises(RateLimitExceeded) as caught:
+        client.graphql("sdmo", "{ a }")
+    assert caught.value.retry_after == 7.0 and caught.value.codes == ["RATE_LIMITED"]
+    assert client.rate_limit is not None and client.rate_limit.remaining == 0
+
+
+def test_the_ratelimit_headers_of_the_last_answer_are_kept(
+    client: Client, server: FakeServer
+) -> None:
+    headers = {
+        "RateLimit-Policy": '"burst";q=60;w=1, "day";q=100000;w=86400',
+        "RateLimit": '"burst";r=59;t=1, "day";r=99998;t=3600',
+    }
+    server.state.gateway_script.append(Answer(200, {"data": {"a": 1}}, headers))
+    assert client.rate_limit is None
+
+    client.graphql("sdmo", "{ a }")
+
+    limits = client.rate_limit
+    assert limits is not None
+    assert limits.policies == {"burst": Policy(60, 1), "day": Policy(100000, 86400)}
+    assert limits.limits == {"burst": Limit(59, 1), "day": Limit(99998, 3600)}
+    assert limits.remaining == 59
+    server.state.gateway_script.append(Answer(200, {"data": {"a": 1}}))
+    client.graphql("sdmo", "{ a }")
+    assert client.rate_limit is None  # the last answer had none

@@ -36,6 +36,7 @@ from ._config import Credentials, RetryPolicy
 from ._errors import (
     AccessDenied,
     AppNotAvailable,
+    Forbidden,
     GatewayError,
     GraphQLError,
     InsufficientScope,
@@ -45,11 +46,13 @@ from ._errors import (
     InvalidToken,
     MissingSetting,
     RateLimited,
+    RateLimitExceeded,
     TenantgateError,
     TokenError,
     TransportError,
     UnsupportedGrantType,
 )
+from ._ratelimit import Limit, Policy, RateLimit
 from ._tokens import Token
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "Credentials",
+    "Forbidden",
     "GatewayError",
     "GraphQLError",
     "InsufficientScope",
@@ -65,7 +69,11 @@ __all__ = [
     "InvalidRequest",
     "InvalidScope",
     "InvalidToken",
+    "Limit",
     "MissingSetting",
+    "Policy",
+    "RateLimit",
+    "RateLimitExceeded",
     "RateLimited",
     "RetryPolicy",
     "TenantAuth",

@@ -24,6 +24,7 @@ from ._cache import TokenCache
 from ._config import Credentials, RetryPolicy
 from ._errors import RateLimited, TenantgateError
 from ._graphql import ACCEPT, graphql_data, graphql_payload
+from ._ratelimit import RateLimit, rate_limit_of
 from ._tokens import Token, check_invalidated, invalidate_request, read_token, token_request
 
 
@@ -62,6 +63,8 @@ class AsyncClient(BaseClient):
         )
         self._sleep = sleep
         self.auth = TenantAuth(self)
+        self.rate_limit: RateLimit | None = None
+        """The RateLimit headers of the last ``graphql`` answer, if it had any."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
@@ -88,7 +91,9 @@ class AsyncClient(BaseClient):
         payload = graphql_payload(query, variables, operation_name)
         url = await self.app_url(app)
         request = self._http.build_request("POST", url, json=payload, headers=ACCEPT)
-        return graphql_data(await self._send(request, auth=self.auth))
+        response = await self._send(request, auth=self.auth)
+        self.rate_limit = rate_limit_of(response.headers)
+        return graphql_data(response)
 
     async def invalidate(self) -> None:
         """Invalidate the cached token at ``urls.invalidateToken``; the next call gets another."""

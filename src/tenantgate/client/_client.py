@@ -24,6 +24,7 @@ from ._cache import TokenCache
 from ._config import Credentials, RetryPolicy
 from ._errors import RateLimited, TenantgateError
 from ._graphql import ACCEPT, graphql_data, graphql_payload
+from ._ratelimit import RateLimit, rate_limit_of
 from ._tokens import Token, check_invalidated, invalidate_request, read_token, token_request
 
 
@@ -66,6 +67,8 @@ class Client(BaseClient):
         )
         self._sleep = sleep
         self.auth = TenantAuth(self)
+        self.rate_limit: RateLimit | None = None
+        """The RateLimit headers of the last ``graphql`` answer, if it had any."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
@@ -91,7 +94,9 @@ class Client(BaseClient):
         """Run a GraphQL operation on ``app`` and return its ``data``."""
         payload = graphql_payload(query, variables, operation_name)
         request = self._http.build_request("POST", self.app_url(app), json=payload, headers=ACCEPT)
-        return graphql_data(self._send(request, auth=self.auth))
+        response = self._send(request, auth=self.auth)
+        self.rate_limit = rate_limit_of(response.headers)
+        return graphql_data(response)
 
     def invalidate(self) -> None:
         """Invalidate the cached token at ``urls.invalidateToken``; the next call gets another."""

@@ -13,7 +13,9 @@ Catch ``TenantgateError`` for everything, or something narrower::
     ├── GatewayError           the gateway or the app refused (.status, .request_id)
     │   ├── InvalidToken           401 invalid_token, even after one renewal (RFC 6750 §3.1)
     │   ├── InsufficientScope      403 insufficient_scope (RFC 6750 §3.1)
-    │   └── GraphQLError           a GraphQL ``errors`` list (.errors, .data)
+    │   └── GraphQLError           a GraphQL ``errors`` list (.errors, .data, .codes)
+    │       ├── Forbidden              403 FORBIDDEN: a role does not allow it (.operation, .field)
+    │       └── RateLimitExceeded      429 RATE_LIMITED (.retry_after)
     ├── AppNotAvailable        the token's ``urls.apps`` has no such app (also a LookupError)
     ├── MissingSetting         a required setting is absent (also a ValueError)
     └── TransportError         the server could not be reached: network down, timeout
@@ -105,6 +107,43 @@ class GraphQLError(GatewayError):
     def codes(self) -> list[str]:
         """The ``extensions.code`` of each error that has one."""
         return [code for error in self.errors if (code := _code(error))]
+
+
+class Forbidden(GraphQLError):
+    """The API user's roles do not allow this operation or field (``FORBIDDEN``)."""
+
+    @property
+    def operation(self) -> str | None:
+        """The operation type refused: ``query``, ``mutation`` or ``subscription``."""
+        return self._extension("operation")
+
+    @property
+    def field(self) -> str | None:
+        """The root field that no role grants."""
+        return self._extension("field")
+
+    def _extension(self, name: str) -> str | None:
+        for error in self.errors:
+            extensions = error.get("extensions")
+            if isinstance(extensions, dict) and isinstance(extensions.get(name), str):
+                return str(extensions[name])
+        return None
+
+
+class RateLimitExceeded(GraphQLError):
+    """Over the (tenant, application) rate limit or daily quota (``RATE_LIMITED``);
+    ``retry_after`` is the server's wait in seconds, if it gave one."""
+
+    def __init__(
+        self,
+        errors: Sequence[dict[str, Any]],
+        status: int,
+        request_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(errors, status, request_id, data)
+        self.retry_after = retry_after
 
 
 class AppNotAvailable(TenantgateError, LookupError):

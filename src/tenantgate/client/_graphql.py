@@ -7,7 +7,14 @@ from typing import Any
 
 import httpx
 
-from ._errors import GatewayError, GraphQLError, InsufficientScope, InvalidToken
+from ._errors import (
+    Forbidden,
+    GatewayError,
+    GraphQLError,
+    InsufficientScope,
+    InvalidToken,
+    RateLimitExceeded,
+)
 
 ACCEPT = {"Accept": "application/graphql-response+json, application/json"}
 _BEARER_ERROR = re.compile(r'error="([^"]*)"')
@@ -31,10 +38,31 @@ def graphql_data(response: httpx.Response) -> dict[str, Any]:
     if status in (401, 403) and (error := _bearer_error(response)):
         raise _bearer_refusal(status, error, request_id)
     if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
-        raise GraphQLError(body["errors"], status, request_id, _data(body))
+        raise _graphql_error(response, body, request_id)
     if response.is_success and isinstance(body, dict) and (data := _data(body)) is not None:
         return data
     raise GatewayError(_reason(response), status, request_id)
+
+
+def _graphql_error(
+    response: httpx.Response, body: dict[str, Any], request_id: str | None
+) -> GraphQLError:
+    errors, status, data = body["errors"], response.status_code, _data(body)
+    first = GraphQLError(errors, status, request_id, data)
+    if status == 403 and "FORBIDDEN" in first.codes:
+        return Forbidden(errors, status, request_id, data)
+    if status == 429 or "RATE_LIMITED" in first.codes:
+        wait = retry_after(response.headers.get("retry-after"))
+        return RateLimitExceeded(errors, status, request_id, data, wait)
+    return first
+
+
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the delay form; a date is not used by tenantgate)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _bearer_refusal(status: int, error: str, request_id: str | None) -> GatewayError:
