@@ -167,3 +167,91 @@ async def _seen(table: dict, key: object, *, present: bool = True, within: float
             return False
         await asyncio.sleep(0.02)
     return True
+
+
+def api_user_path(tenant_id: str, application_id: str) -> str:
+    return f"/admin/v1/tenants/{tenant_id}/api-users/{application_id}"
+
+
+async def test_an_api_user_holds_roles_of_its_tenant(client):
+    setup = await f.accepted_setup(client)
+    path = api_user_path(setup.tenant_id, setup.application_id)
+    for name in ("stock-reader", "auditor"):
+        await client.put(role_path(setup.tenant_id, name), json=READER, headers=f.ADMIN)
+    user = {"first_name": "Api", "last_name": "User"}
+
+    holding = await client.put(
+        path, json={**user, "roles": ["stock-reader", "auditor", "auditor"]}, headers=f.ADMIN
+    )
+    shown = await client.get(path, headers=f.ADMIN)
+    unknown = await client.put(path, json={**user, "roles": ["admin"]}, headers=f.ADMIN)
+    malformed = await client.put(path, json={**user, "roles": ["Admin"]}, headers=f.ADMIN)
+
+    assert holding.status_code == 200
+    assert holding.json()["roles"] == ["auditor", "stock-reader"]
+    assert shown.json()["roles"] == ["auditor", "stock-reader"]
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "error": "invalid_request",
+        "error_description": "roles: this tenant has no role 'admin'",
+    }
+    assert malformed.status_code == 400
+    assert (await client.get(path, headers=f.ADMIN)).json()["roles"] == ["auditor", "stock-reader"]
+
+    dropped = await client.put(path, json=user, headers=f.ADMIN)
+
+    assert dropped.json()["roles"] is None
+
+
+async def test_a_role_of_another_tenant_cannot_be_held(client):
+    setup = await f.accepted_setup(client)
+    other = (await f.tenant(client, f.DEFAULT_APPS))["tenant_id"]
+    await client.put(role_path(other), json=READER, headers=f.ADMIN)
+
+    response = await client.put(
+        api_user_path(setup.tenant_id, setup.application_id),
+        json={"first_name": "Api", "last_name": "User", "roles": ["stock-reader"]},
+        headers=f.ADMIN,
+    )
+
+    assert response.status_code == 400
+
+
+async def test_a_role_cannot_be_deleted_while_an_api_user_holds_it(client):
+    setup = await f.accepted_setup(client)
+    path = api_user_path(setup.tenant_id, setup.application_id)
+    await client.put(role_path(setup.tenant_id), json=READER, headers=f.ADMIN)
+    user = {"first_name": "Api", "last_name": "User", "enabled": False}
+    await client.put(path, json={**user, "roles": ["stock-reader"]}, headers=f.ADMIN)
+
+    refused = await client.delete(role_path(setup.tenant_id), headers=f.ADMIN)
+
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "conflict"
+    assert setup.application_id in refused.json()["error_description"]
+    assert (await client.get(role_path(setup.tenant_id), headers=f.ADMIN)).status_code == 200
+
+    await client.delete(path, headers=f.ADMIN)
+
+    assert (await client.delete(role_path(setup.tenant_id), headers=f.ADMIN)).status_code == 204
+
+
+async def test_the_roles_an_api_user_holds_reach_another_node(client, settings):
+    setup = await f.accepted_setup(client)
+    await client.put(role_path(setup.tenant_id), json=READER, headers=f.ADMIN)
+    fast = settings.model_copy(update={"change_poll_interval": 0.1, "refapps": False})
+    async with running(fast) as other:
+        key = (setup.tenant_id, setup.application_id)
+        await client.put(
+            api_user_path(*key),
+            json={"first_name": "Api", "last_name": "User", "roles": ["stock-reader"]},
+            headers=f.ADMIN,
+        )
+        deadline = time.monotonic() + 2
+        while other.state.api_users[key].roles is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+        assert other.state.api_users[key].roles == ("stock-reader",)
+        permissions = other.state.permissions(other.state.api_users[key])
+        assert permissions is not None
+        assert permissions.refused("sdmo", "query", ["items"], "items") is None

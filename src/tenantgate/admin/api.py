@@ -352,6 +352,7 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
             last_name=body.last_name,
             enabled=body.enabled,
             apps=body.apps,
+            roles=body.roles,
         )
         response.status_code = 201 if created else 200
         return asdict(view)

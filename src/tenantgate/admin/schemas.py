@@ -167,6 +167,13 @@ class ApiUserIn(Strict):
     apps: list[str] | None = Field(
         None, description="Apps of the tenant this application may use; null means all."
     )
+    roles: list[str] | None = Field(
+        None,
+        max_length=50,
+        examples=[["stock-reader"]],
+        description="Roles of the tenant it holds: a request is then allowed only when some "
+        "grant of one of them covers it. Left out or null: whatever apps allow.",
+    )
 
 
 class ApiUserOut(BaseModel):
@@ -177,6 +184,7 @@ class ApiUserOut(BaseModel):
     last_name: str
     enabled: bool
     apps: list[str] | None
+    roles: list[str] | None
     created_at: str | None
     updated_at: str | None
     last_token_at: str | None

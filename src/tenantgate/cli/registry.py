@@ -231,6 +231,9 @@ def api_user_accept(
     first_name: Annotated[str, typer.Option(help="The API user's first name.")] = "API",
     last_name: Annotated[str, typer.Option(help="The API user's last name.")] = "User",
     app: Annotated[list[str] | None, typer.Option(help="Limit to these apps.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="Hold this role of the tenant (repeatable).")
+    ] = None,
     json: JSON = False,
 ) -> None:
     """The tenant accepts the application: creates (or updates) its API user."""
@@ -243,6 +246,7 @@ def api_user_accept(
             last_name=last_name,
             enabled=True,
             apps=app or None,
+            roles=role or None,
         )
     )
     show(view, json)

@@ -179,6 +179,7 @@ async def update_api_user(call: Call) -> Response:
         last_name=call.value("last_name") or user.last_name,
         enabled=user.enabled,
         apps=_chosen_apps(call),
+        roles=user.roles,
     )
     return call.redirect(_api_user_path(user), notice="api-user-updated")
 

@@ -41,7 +41,10 @@ def _tenant(row: m.Tenant, apps: list[m.TenantApp]) -> TenantRecord:
 
 def _api_user(row: m.ApiUser) -> ApiUserRecord:
     apps = frozenset(row.apps) if row.apps is not None else None
-    return ApiUserRecord(row.tenant_id, row.application_id, row.enabled, apps, row.generation)
+    roles = tuple(row.roles) if row.roles is not None else None
+    return ApiUserRecord(
+        row.tenant_id, row.application_id, row.enabled, apps, row.generation, roles
+    )
 
 
 def _role(row: m.TenantRole) -> RoleRecord:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.registry import grants as g
 from tenantgate.registry import rules
-from tenantgate.registry.errors import InvalidInput, NotFound
+from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.paging import DEFAULT_LIMIT, Keyset, Page, check_limit, matching
 from tenantgate.registry.views import RoleView
 from tenantgate.storage import models as m
@@ -90,13 +90,33 @@ class Roles:
         return ROLES.page(rows, limit, lambda r: (r.name,)).map(RoleView.of)
 
     async def delete(self, tenant_id: str, name: str, actor: str) -> None:
+        """Refused (409) while an API user of the tenant, enabled or not, holds the role. The
+        check runs under the tenant's lock, which every write of its API users takes too."""
         async with self._write(actor, serialized=True) as work:
             session = work.session
             await _tenant(session, tenant_id, lock=True)
             row = await _role(session, tenant_id, name)
+            holder = await _holder(session, tenant_id, name)
+            if holder is not None:
+                raise Conflict(f"the API user of application {holder} holds this role")
             await session.delete(row)
             work.audit("role.deleted", tenant_id=tenant_id, role=name)
             work.changed("role", f"{tenant_id}/{name}")
+
+    async def check_exist(
+        self, session: AsyncSession, tenant_id: str, names: Sequence[str]
+    ) -> None:
+        """Each of ``names`` is a role of the tenant (400 otherwise); inside a write that holds
+        the tenant's lock, so that no role goes away before it commits."""
+        if not names:
+            return
+        query = select(m.TenantRole.name).where(
+            m.TenantRole.tenant_id == tenant_id, m.TenantRole.name.in_(names)
+        )
+        found = set((await session.scalars(query)).all())
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise InvalidInput(f"roles: this tenant has no role {missing[0]!r}")
 
 
 def _description(value: str) -> str:
@@ -122,6 +142,22 @@ async def _role(session: AsyncSession, tenant_id: str, name: str) -> m.TenantRol
         await _tenant(session, tenant_id)
         raise NotFound("this tenant has no such role")
     return row
+
+
+async def _holder(session: AsyncSession, tenant_id: str, name: str) -> str | None:
+    """The application id of an API user that holds the role, if any. Roles are a JSON list
+    on each API user, read and searched here: deleting a role is rare, and a tenant has its
+    API users by the hundred, not the million."""
+    user = m.ApiUser
+    query = (
+        select(user.application_id, user.roles)
+        .where(user.tenant_id == tenant_id, user.deleted_at.is_(None))
+        .order_by(user.application_id)
+    )
+    for application_id, roles in await session.execute(query):
+        if roles and name in roles:
+            return str(application_id)
+    return None
 
 
 async def _known_apps(session: AsyncSession, tenant_id: str, checked: Sequence[g.Grant]) -> None:

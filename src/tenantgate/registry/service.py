@@ -19,6 +19,7 @@ from tenantgate.crypto import SecretHasher
 from tenantgate.registry import rules
 from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.feed import ChangeFeed
+from tenantgate.registry.grants import role_names
 from tenantgate.registry.ownership import owner_account
 from tenantgate.registry.paging import (
     DEFAULT_LIMIT,
@@ -350,14 +351,19 @@ class Registry:
         last_name: str,
         enabled: bool = True,
         apps: list[str] | None = None,
+        roles: list[str] | None = None,
     ) -> tuple[ApiUserView, bool]:
+        """``roles``: the tenant's roles it holds (each must exist); ``None``: none, it may do
+        whatever ``apps`` allow."""
         first_name = rules.display_name(first_name, "first_name", 100)
         last_name = rules.display_name(last_name, "last_name", 100)
         apps = rules.app_names(apps)
+        roles = role_names(roles)
         async with self._write(actor, serialized=True) as work:
             session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
             await self._application(session, application_id)
+            await self.roles.check_exist(session, tenant_id, roles or [])
             row = await session.get(m.ApiUser, (tenant_id, application_id))
             created = row is None or row.deleted_at is not None
             was_enabled = row is not None and row.enabled and not created
@@ -378,13 +384,14 @@ class Registry:
                 enabled,
                 apps,
             )
-            row.updated_at = now
+            row.roles, row.updated_at = roles, now
             work.audit(
                 _api_user_event(created, was_enabled, enabled),
                 tenant_id=tenant_id,
                 application_id=application_id,
                 enabled=enabled,
                 apps=apps,
+                roles=roles,
             )
             work.changed("api_user", f"{tenant_id}/{application_id}")
         return ApiUserView.of(row), created

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tenantgate.registry.grants import Grant
+from tenantgate.registry.grants import Grant, Permissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,8 @@ class ApiUserRecord:
     enabled: bool
     apps: frozenset[str] | None
     generation: int
+    roles: tuple[str, ...] | None = None
+    """The tenant's roles it holds; ``None``: it may do whatever ``apps`` allows."""
 
     def allowed_apps(self, tenant: TenantRecord) -> list[str]:
         names = sorted(tenant.apps)
@@ -84,6 +86,9 @@ class RegistryState:
     api_users: dict[tuple[str, str], ApiUserRecord] = field(default_factory=dict)
     revoked: dict[str, float] = field(default_factory=dict)
     roles: dict[tuple[str, str], RoleRecord] = field(default_factory=dict)
+    _permissions: dict[str, dict[str, tuple[ApiUserRecord, Permissions]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def put_application(self, record: ApplicationRecord) -> None:
         old = self.applications.get(record.application_id)
@@ -108,12 +113,33 @@ class RegistryState:
 
     def drop_api_user(self, tenant_id: str, application_id: str) -> None:
         self.api_users.pop((tenant_id, application_id), None)
+        self._permissions.get(tenant_id, {}).pop(application_id, None)
 
     def put_role(self, record: RoleRecord) -> None:
         self.roles[(record.tenant_id, record.name)] = record
+        self._permissions.pop(record.tenant_id, None)
 
     def drop_role(self, tenant_id: str, name: str) -> None:
         self.roles.pop((tenant_id, name), None)
+        self._permissions.pop(tenant_id, None)
+
+    def permissions(self, user: ApiUserRecord) -> Permissions | None:
+        """What the API user's roles allow, or ``None`` if it holds none. Compiled once for
+        each record of the user, until a role of its tenant changes: the gateway asks on
+        every request, and then pays a dictionary look-up."""
+        if user.roles is None:
+            return None
+        of_tenant = self._permissions.get(user.tenant_id)
+        if of_tenant is None:
+            of_tenant = self._permissions[user.tenant_id] = {}
+        cached = of_tenant.get(user.application_id)
+        if cached is not None and cached[0] is user:
+            return cached[1]
+        roles = self.roles
+        keys = [(user.tenant_id, name) for name in user.roles]
+        permissions = Permissions(roles[key].grants for key in keys if key in roles)
+        of_tenant[user.application_id] = (user, permissions)
+        return permissions
 
     def revoke(self, jti: str, expires_at: float) -> None:
         self.revoked[jti] = expires_at

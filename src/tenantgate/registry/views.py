@@ -155,6 +155,8 @@ class ApiUserView:
     last_name: str
     enabled: bool
     apps: list[str] | None
+    roles: list[str] | None
+    """The tenant's roles it holds; ``None``: whatever ``apps`` allow."""
     created_at: str | None
     updated_at: str | None
     last_token_at: str | None
@@ -169,6 +171,7 @@ class ApiUserView:
             row.last_name,
             row.enabled,
             row.apps,
+            row.roles,
             iso(row.created_at),
             iso(row.updated_at),
             iso(row.last_token_at),

@@ -130,6 +130,7 @@ class ApiUser(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     apps: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    roles: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[float | None] = mapped_column(Double, nullable=True)
     created_at: Mapped[float] = mapped_column(Double)
