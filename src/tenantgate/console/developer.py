@@ -3,6 +3,10 @@ accepted, and how to ask for a token. An operator sees every application here.""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -18,9 +22,12 @@ from tenantgate.registry.views import (
     NewSecret,
     SecretView,
     TenantView,
+    epoch,
 )
 
 ROLES = (DEVELOPER, OPERATOR)
+WARN_DAYS = 30
+LIFETIME = re.compile(r"[0-9]{1,4}")
 
 
 def routes(console: Console) -> list[Route]:
@@ -78,10 +85,14 @@ async def detail_page(call: Call) -> Response:
         application_id=application.application_id, cursor=call.cursor, limit=PAGE_SIZE
     )
     tenants = await _tenants(call, [u.tenant_id for u in api_users.items])
+    now = call.services.clock()
     return call.render(
         "app.html",
         application=application,
-        active_secrets=[s for s in application.secrets if s.retired_at is None],
+        active_secrets=[s for s in application.secrets if s.active(now)],
+        expired_ids={s.secret_id for s in application.secrets if s.expired(now)},
+        expiry_warnings=_expiry_warnings(application, now),
+        default_lifetime=registry.secret_lifetime_days,
         api_users=api_users.items,
         page=api_users,
         tenants=tenants,
@@ -99,9 +110,45 @@ async def _tenants(call: Call, tenant_ids: list[str]) -> dict[str, TenantView]:
 
 
 async def add_secret(call: Call) -> Response:
+    """The form's lifetime in days, or, left empty, the default lifetime."""
     application = await _mine(call)
-    secret = await call.services.registry.add_secret(application.application_id, call.account.actor)
+    days = _lifetime(call.value("expires_in_days"))
+    secret = await call.services.registry.add_secret(
+        application.application_id, call.account.actor, expires_in_days=days
+    )
     return _show_secret(call, application, secret, first=False)
+
+
+def _lifetime(value: str) -> int | None:
+    if not value:
+        return None
+    if not LIFETIME.fullmatch(value):
+        raise InvalidInput(f"Expires in: give whole days, 1 to {rules.MAX_SECRET_DAYS}.")
+    return rules.secret_days(int(value), "Expires in (days)")
+
+
+@dataclass(frozen=True)
+class ExpiryWarning:
+    """A secret that still works for less than ``WARN_DAYS``, or no longer works."""
+
+    hint: str
+    expires_at: str | None
+    expired: bool
+    days_left: int
+    """Whole days left, rounded up: 1 means within a day."""
+
+
+def _expiry_warnings(application: ApplicationView, now: float) -> list[ExpiryWarning]:
+    return [
+        ExpiryWarning(
+            s.hint,
+            s.expires_at,
+            s.expired(now),
+            math.ceil(((epoch(s.expires_at) or now) - now) / rules.DAY),
+        )
+        for s in application.secrets
+        if s.expires_within(now, WARN_DAYS * rules.DAY)
+    ]
 
 
 async def retire_page(call: Call) -> Response:
