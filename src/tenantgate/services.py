@@ -24,6 +24,7 @@ from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
 from tenantgate.storage.refusals import RefusalTally
 from tenantgate.storage.retention import AuditRetention
+from tenantgate.tokens.caller import Callers
 from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
 from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy, SharedWindows
@@ -75,6 +76,7 @@ class Services:
     gateway_proof: GatewayProof
     ownership: Ownership
     admin_token: AdminToken
+    callers: Callers
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: bool = False
@@ -136,14 +138,15 @@ class Services:
             api_user_domain=settings.api_user_domain,
             secret_lifetime_days=settings.secret_lifetime_days,
         )
+        admin_token = AdminToken(db, clock, settings.admin_token)
+        callers = Callers(state, hasher, limiter, clock, admin_token)
         issuer = TokenIssuer(
             state=state,
             feed=feed,
             keys=keys,
-            hasher=hasher,
+            callers=callers,
             batch=batch,
             refusals=refusals,
-            limiter=limiter,
             clock=clock,
             randomness=randomness,
             ttl=settings.token_ttl,
@@ -179,7 +182,8 @@ class Services:
             Ownership(
                 db, clock=clock, randomness=randomness, invite_ttl=settings.console_invite_ttl
             ),
-            AdminToken(db, clock, settings.admin_token),
+            admin_token,
+            callers,
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )

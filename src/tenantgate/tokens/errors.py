@@ -5,7 +5,7 @@ and may say more (which rule refused)."""
 
 from __future__ import annotations
 
-from tenantgate.http import NO_STORE
+from tenantgate.http import NO_STORE, JSONResponse
 
 
 class OAuthError(Exception):
@@ -105,3 +105,9 @@ class InsufficientScope(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def oauth_error_response(error: OAuthError) -> JSONResponse:
+    """The one rendering of an OAuth error as a response (the fast path writes the same body
+    and headers through ``send_json``)."""
+    return JSONResponse(error.body, status_code=error.status_code, headers=error.response_headers)

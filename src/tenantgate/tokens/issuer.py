@@ -6,36 +6,27 @@ commit, and the response waits for that commit so that every token answered is o
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tenantgate.clock import Clock, Randomness
-from tenantgate.crypto import SecretHasher
 from tenantgate.metrics import Metrics
 from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.state import (
     ApiUserRecord,
     ApplicationRecord,
     RegistryState,
-    SecretRecord,
     TenantRecord,
 )
 from tenantgate.storage.audit import audit_row
 from tenantgate.storage.batch import BatchWriter, StorageUnavailable
 from tenantgate.storage.refusals import RefusalTally
-from tenantgate.tokens.errors import (
-    AccessDenied,
-    InvalidClient,
-    OAuthError,
-    SlowDown,
-    TemporarilyUnavailable,
-)
+from tenantgate.tokens.caller import Callers
+from tenantgate.tokens.errors import AccessDenied, OAuthError, TemporarilyUnavailable
 from tenantgate.tokens.keys import KeyRing
-from tenantgate.tokens.ratelimit import FailureLimiter
-from tenantgate.tokens.request import ClientCredentials, TokenRequest
+from tenantgate.tokens.request import TokenRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +40,6 @@ class Grant:
 
 def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def authenticate(
-    state: RegistryState, hasher: SecretHasher, credentials: ClientCredentials, clock: Clock
-) -> tuple[ApplicationRecord, str]:
-    """An expired secret is refused with the same answer as a wrong one (only the audit
-    reason differs). Its expiry is in memory with the secret: one float comparison, and the
-    clock is read only for a secret that has an expiry."""
-    application = state.by_client_id.get(credentials.client_id)
-    if application is None:
-        raise InvalidClient(reason="unknown client")
-    digest = hasher.hash(credentials.client_secret)
-    secret = _matching_secret(application, digest)
-    if secret is None:
-        raise InvalidClient(reason="wrong or retired secret")
-    if secret.expires_at is not None and secret.expires_at <= clock():
-        raise InvalidClient(reason="secret_expired")
-    if not application.active:
-        raise InvalidClient(reason="application suspended")
-    return application, secret.secret_id
-
-
-def _matching_secret(application: ApplicationRecord, digest: str) -> SecretRecord | None:
-    found = None
-    for secret in application.secrets:
-        if hmac.compare_digest(secret.secret_hash, digest) and secret.retired_at is None:
-            found = secret
-    return found
 
 
 def authorize(
@@ -102,10 +65,9 @@ class TokenIssuer:
         state: RegistryState,
         feed: ChangeFeed,
         keys: KeyRing,
-        hasher: SecretHasher,
+        callers: Callers,
         batch: BatchWriter,
         refusals: RefusalTally,
-        limiter: FailureLimiter,
         clock: Clock,
         randomness: Randomness,
         ttl: int,
@@ -116,10 +78,9 @@ class TokenIssuer:
         self._feed = feed
         self._metrics = metrics
         self._keys = keys
-        self._hasher = hasher
+        self._callers = callers
         self._batch = batch
         self._refusals = refusals
-        self._limiter = limiter
         self._clock = clock
         self._random = randomness
         self._ttl = ttl
@@ -139,17 +100,11 @@ class TokenIssuer:
         client_id = request.credentials.client_id[:64]
         known = self._state.by_client_id.get(request.credentials.client_id)
         app_id = known.application_id if known else None
-        retry_after = await self._limiter.retry_after(client_id, address)
-        if retry_after is not None:
-            self._refuse(SlowDown(retry_after), client_id, app_id, request.tenant_id, address)
-            raise SlowDown(retry_after)
         try:
-            application, secret_id = authenticate(
-                self._state, self._hasher, request.credentials, self._clock
-            )
-            tenant, user = authorize(self._state, application, request.tenant_id)
+            async with self._callers.attempt(client_id, address):
+                application, secret_id = self._callers.client(request.credentials)
+                tenant, user = authorize(self._state, application, request.tenant_id)
         except OAuthError as error:
-            await self._limiter.fail(client_id, address)
             self._refuse(error, client_id, app_id, request.tenant_id, address)
             raise
         grant = Grant(application, secret_id, tenant, user, user.allowed_apps(tenant))
