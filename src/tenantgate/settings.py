@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         30.0, gt=0, description="Seconds the gateway waits for an upstream answer (then 504)."
     )
+    query_cache_size: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="GraphQL documents whose analysis the gateway keeps, per process "
+        "(least recently used dropped first); only requests it checks are parsed.",
+    )
     max_body_bytes: int = Field(
         1_048_576,
         gt=0,

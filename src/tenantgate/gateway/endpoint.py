@@ -1,5 +1,6 @@
-"""``/v1/fwd/<cluster>/<app>/api``: check the bearer from memory, then forward the GraphQL
-request to the app's upstream of the token's tenant and hand back what it answers.
+"""``/v1/fwd/<cluster>/<app>/api``: check the bearer from memory, and for an API user with
+roles the operation its document runs (``gateway.policy``), then forward the GraphQL request to
+the app's upstream of the token's tenant and hand back what it answers.
 
 The endpoint is a plain ASGI callable mounted as a Starlette ``Route``: it reads ASGI's raw
 header list once and answers with raw messages, because this is the hot path and Starlette's
@@ -31,6 +32,8 @@ from tenantgate.gateway.headers import (
     response_headers,
     valid_request_id,
 )
+from tenantgate.gateway.policy import Policy
+from tenantgate.gateway.request import from_body, from_query_string
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.gateway.upstream import PooledUpstream, Target, Upstream, UpstreamResponse
 from tenantgate.services import Services
@@ -72,6 +75,7 @@ class Gateway:
         self._targets: dict[str, Target] = {}
         self._metrics = services.metrics
         self._proof = services.gateway_proof
+        self._policy = Policy(services.state, cache_size=settings.query_cache_size)
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
@@ -101,10 +105,18 @@ class Gateway:
             raise MethodNotAllowed(scope["method"])
         access = self._access(incoming)
         params = scope["path_params"]
+        app = params["app"]
         try:
-            route = upstream_route(access, params["cluster"], params["app"])
+            route = upstream_route(access, params["cluster"], app)
         except InsufficientScope as exc:
             raise Forbidden(exc.reason) from None
+        if method == b"POST":
+            body = await self._body(receive, incoming.content_length)
+            self._policy.check(access, app, lambda: from_body(body, incoming.content_type))
+        else:
+            body = b""
+            query = scope["query_string"]
+            self._policy.check(access, app, lambda: from_query_string(query), over_get=True)
         target = self._target(route.graphql_url)
         claims = access.claims
         headers = incoming.forward
@@ -113,14 +125,12 @@ class Gateway:
         headers.append((b"x-application-id", claims.application_id.encode()))
         headers.append((b"x-client-id", claims.client_id.encode()))
         headers.append((b"x-request-id", request_id))
-        proof = self._proof.sign(claims.tenant_id, params["app"], claims.jti)
+        proof = self._proof.sign(claims.tenant_id, app, claims.jti)
         headers.append((b"x-tenantgate-gateway", proof.encode()))
         if method == b"POST":
-            body = await self._body(receive, incoming.content_length)
             headers.append((b"content-length", str(len(body)).encode()))
             path = target.path
         else:
-            body = b""
             path = _with_query(target.path, scope["query_string"])
         response = await self._upstream.send(method, target, path, headers, body)
         try:
@@ -207,7 +217,7 @@ _ERROR_BODIES: dict[type[GatewayError], bytes] = {}
 
 async def _send_error(send: Send, error: GatewayError, request_id: bytes) -> None:
     kind = type(error)
-    body = _ERROR_BODIES.get(kind)
+    body = _ERROR_BODIES.get(kind) if error.plain else error.render()
     if body is None:
         body = _ERROR_BODIES[kind] = kind.body()
     headers: RawHeaders = [

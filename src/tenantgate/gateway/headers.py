@@ -59,6 +59,8 @@ class Incoming:
     authorizations: int = 0
     request_id: bytes | None = None
     content_length: bytes | None = None
+    content_type: bytes | None = None
+    """The one Content-Type, or an empty value when there were several."""
 
 
 def read_request_headers(raw: RawHeaders) -> Incoming:
@@ -80,6 +82,8 @@ def read_request_headers(raw: RawHeaders) -> Incoming:
         if name == b"authorization":
             incoming.authorization = pair[1]
             incoming.authorizations += 1
+        elif name == b"content-type":
+            incoming.content_type = b"" if incoming.content_type is not None else pair[1]
         forward.append(pair)
     if connection:
         incoming.forward = _without_named(forward, connection)

@@ -6,6 +6,9 @@ token is verified again from memory every ``check_interval`` seconds and at its 
 the connection is closed with 4401 when it expires or is invalidated, 4403 when access is
 withdrawn. Each ``subscribe`` names its app (``extensions.app``, else the URL's ``?app=``) and
 goes, under the HTTP gateway's rules, to that app's upstream over one ``UpstreamLink`` per app.
+For an API user with roles, a subscription runs only while its roles allow it: checked at
+``subscribe``, before each event is relayed and at each watch, so that a role taken away ends
+the subscription (an ``error`` with code ``FORBIDDEN``) before its next event.
 
 The endpoint is plain ASGI: the messages it sends and reads are few and simple, and it needs
 to send from several tasks (the caller's reader, the watch, one relay per upstream)."""
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,8 +28,11 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from tenantgate.clock import Clock
-from tenantgate.gateway.errors import Forbidden
+from tenantgate.gateway.document import Operation
+from tenantgate.gateway.errors import Forbidden, GatewayError
 from tenantgate.gateway.headers import read_request_headers
+from tenantgate.gateway.policy import Policy
+from tenantgate.gateway.request import from_payload
 from tenantgate.gateway.ws_link import PROTOCOL, Overloaded, UpstreamLink
 from tenantgate.gateway.ws_rules import (
     BAD_REQUEST,
@@ -64,6 +71,15 @@ class _Finished(Exception):
     """The connection is over (closed by the gateway, or gone): stop every task of it."""
 
 
+@dataclass(slots=True)
+class _Op:
+    """A caller's subscription: the link it runs on, and what its roles are checked against."""
+
+    link: UpstreamLink
+    payload: dict[str, Any]
+    operation: Operation | None
+
+
 def websocket_routes(services: Services) -> list[BaseRoute]:
     return [WebSocketRoute(PATH, GraphQLSocket(services))]
 
@@ -78,6 +94,8 @@ class GraphQLSocket:
     ) -> None:
         settings = services.settings
         self.verifier: TokenVerifier = services.verifier
+        self.state = services.state
+        self.policy = Policy(services.state, cache_size=settings.query_cache_size)
         self.clock: Clock = services.clock
         self.metrics = services.metrics
         self.proof = services.gateway_proof
@@ -103,7 +121,8 @@ class Session:
         self._request_id = endpoint.token_bytes(16).hex()
         self._access: SocketAccess | None = None
         self._links: dict[str, UpstreamLink] = {}
-        self._ops: dict[str, UpstreamLink] = {}
+        self._ops: dict[str, _Op] = {}
+        self._user: tuple[str, str] | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._closed = False
 
@@ -202,6 +221,7 @@ class Session:
         access = SocketAccess(endpoint.verifier, socket_token(upgrade, payload), endpoint.clock)
         claims = access.verify(live=False).claims
         self._access = access
+        self._user = (claims.tenant_id, claims.application_id)
         log.info(
             "ws_opened",
             tenant_id=claims.tenant_id,
@@ -214,7 +234,9 @@ class Session:
     async def _watch(self, access: SocketAccess) -> None:
         interval = self._endpoint.check_interval
         while True:
-            checked = access.check({link.app for link in self._ops.values()})
+            checked = access.check({op.link.app for op in self._ops.values()})
+            for op_id in list(self._ops):
+                await self._enforce_roles(op_id)
             await asyncio.sleep(access.seconds_to_next_check(checked, interval))
 
     async def _subscribe(self, message: dict[str, Any], text: str) -> None:
@@ -237,21 +259,53 @@ class Session:
         access = self._access.verify()
         try:
             route = route_for(access, app)
+            operation = self._endpoint.policy.check(access, app, lambda: from_payload(payload))
         except InsufficientScope as exc:
             log.info("ws_refused", reason=exc.reason, app=app, request_id=self._request_id)
             await self._error(op_id, Forbidden.message, Forbidden.code)
             return
+        except GatewayError as error:
+            log.info("ws_refused", reason=error.reason, app=app, request_id=self._request_id)
+            await self._error_of(op_id, error)
+            return
         link = self._links.get(app) or self._open(app, websocket_url(route), access.claims)
-        self._ops[op_id] = link
+        self._ops[op_id] = _Op(link, payload, operation)
         link.ops.add(op_id)
         self._queue(link, text)
 
     def _complete(self, message: dict[str, Any], text: str) -> None:
         op_id = message.get("id")
-        link = self._ops.pop(op_id, None) if isinstance(op_id, str) else None
-        if link is not None:
-            link.ops.discard(message["id"])
-            self._queue(link, text)
+        op = self._ops.pop(op_id, None) if isinstance(op_id, str) else None
+        if op is not None:
+            op.link.ops.discard(message["id"])
+            self._queue(op.link, text)
+
+    def _refusal(self, op: _Op) -> GatewayError | None:
+        """Why the API user's roles, as memory holds them now, refuse the subscription."""
+        assert self._user is not None
+        user = self._endpoint.state.api_users.get(self._user)
+        if user is None or user.roles is None:
+            return None  # no API user: the watch closes the connection (4403)
+        policy = self._endpoint.policy
+        if op.operation is None:  # it was not checked when it began: it had no roles then
+            try:
+                op.operation = policy.operation(from_payload(op.payload))
+            except GatewayError as error:
+                return error
+        return policy.refused(user, op.link.app, op.operation)
+
+    async def _enforce_roles(self, op_id: str) -> bool:
+        """Ends the subscription if the roles now refuse it; whether they did."""
+        op = self._ops.get(op_id)
+        refusal = None if op is None else self._refusal(op)
+        if op is None or refusal is None:
+            return False
+        del self._ops[op_id]
+        op.link.ops.discard(op_id)
+        self._queue(op.link, orjson.dumps({"id": op_id, "type": "complete"}).decode())
+        log.info("ws_cut", reason=refusal.reason, app=op.link.app, request_id=self._request_id)
+        await self._error_of(op_id, refusal)
+        return True
 
     def _queue(self, link: UpstreamLink, text: str) -> None:
         try:
@@ -299,6 +353,8 @@ class Session:
     async def _from_upstream(self, link: UpstreamLink, op_id: str, kind: str, text: str) -> None:
         if op_id not in link.ops:
             return
+        if kind == "next" and await self._enforce_roles(op_id):
+            return
         if kind != "next":
             link.ops.discard(op_id)
             self._ops.pop(op_id, None)
@@ -309,6 +365,10 @@ class Session:
         await self._send_text(
             orjson.dumps({"id": op_id, "type": "error", "payload": [error]}).decode()
         )
+
+    async def _error_of(self, op_id: str, error: GatewayError) -> None:
+        message = {"id": op_id, "type": "error", "payload": [error.error()]}
+        await self._send_text(orjson.dumps(message).decode())
 
 
 def _parse(text: str) -> dict[str, Any]:
