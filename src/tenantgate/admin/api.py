@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tenantgate.admin import schemas as s
+from tenantgate.admin.apply import apply_routes
 from tenantgate.asynccontext.store import CONTEXT_ID
 from tenantgate.http import JSONResponse, request_base_url
 from tenantgate.registry import rules
@@ -156,6 +157,7 @@ def create_admin_api(services: Services) -> FastAPI:
     _role_routes(router, services)
     _audit_routes(router, services)
     _async_context_routes(router, services)
+    apply_routes(api, router, services)
     api.include_router(router)
     return api
 

@@ -63,13 +63,16 @@ async def read_current(services: Services) -> Current:
         t.tenant_id: t
         async for t in _every(lambda c: registry.list_tenants(cursor=c, limit=MAX_LIMIT))
     }
-    users: dict[str, dict[str, ApiUserView]] = {}
-    for tenant_id in tenants:
+    users: dict[str, dict[str, ApiUserView]] = {t: {} for t in tenants}
+    by_tenant = len(tenants) <= len(applications)  # the fewer lists to read
+    for key in tenants if by_tenant else applications:
 
-        def listing(cursor: str | None, tenant_id: str = tenant_id) -> Awaitable[Any]:
-            return registry.list_api_users(tenant_id=tenant_id, cursor=cursor, limit=MAX_LIMIT)
+        def listing(cursor: str | None, key: str = key) -> Awaitable[Any]:
+            scope = {"tenant_id": key} if by_tenant else {"application_id": key}
+            return registry.list_api_users(**scope, cursor=cursor, limit=MAX_LIMIT)
 
-        users[tenant_id] = {u.application_id: u async for u in _every(listing)}
+        async for user in _every(listing):
+            users.setdefault(user.tenant_id, {})[user.application_id] = user
     return Current(applications, tenants, users)
 
 
