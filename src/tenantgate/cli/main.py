@@ -13,6 +13,7 @@ from tenantgate.cli import _run, registry
 from tenantgate.cli import audit as audit_cli
 from tenantgate.cli import config as config_cli
 from tenantgate.cli import refapp as refapp_cli
+from tenantgate.cli import roles as roles_cli
 from tenantgate.cli import status as status_cli
 from tenantgate.cli import user as user_cli
 from tenantgate.cli._run import run
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(registry.apps, name="app")
 app.add_typer(registry.tenants, name="tenant")
 app.add_typer(registry.api_users, name="api-user")
+app.add_typer(roles_cli.app, name="role")
 app.add_typer(registry.keys, name="keys")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(refapp_cli.app, name="refapp")
