@@ -80,6 +80,44 @@ async def test_a_dry_run_changes_nothing_and_prune_deletes_what_the_file_omits(c
     assert tenant_now.json()["apps"] == []
 
 
+async def test_roles_and_the_api_users_holding_them_round_trip(client):
+    tenant, name = unique("Roled"), unique("Role holder")
+    grant = {"app": "sdmo", "operations": ["mutation", "query"], "fields": ["*"]}
+    document = {
+        "applications": [{"name": name}],
+        "tenants": [
+            {
+                "name": tenant,
+                "apps": {"sdmo": {"graphql_url": "http://a.test/g"}},
+                "roles": {"writer": {"description": "Writes", "grants": [grant]}},
+                "api_users": [{"application": name, "roles": ["writer"]}],
+            }
+        ],
+    }
+    made = await client.post("/admin/v1/apply", json=document, headers=ADMIN)
+    assert [s["kind"] for s in made.json()["steps"]] == [
+        "application",
+        "tenant",
+        "app",
+        "role",
+        "api_user",
+    ]
+    assert (await client.post("/admin/v1/apply", json=document, headers=ADMIN)).json()[
+        "steps"
+    ] == []
+    exported = (await client.get("/admin/v1/export", headers=ADMIN)).json()
+    [mine] = [t for t in exported["tenants"] if t["name"] == tenant]
+    assert mine["api_users"][0]["roles"] == ["writer"]
+    dry = await client.post("/admin/v1/apply?dry_run=true&prune=true", json=exported, headers=ADMIN)
+    assert dry.json()["steps"] == []
+    mine["roles"], mine["api_users"] = {}, []
+    pruned = await client.post("/admin/v1/apply?prune=true", json=exported, headers=ADMIN)
+    assert [(s["action"], s["kind"]) for s in pruned.json()["steps"]] == [
+        ("delete", "api_user"),
+        ("delete", "role"),
+    ]
+
+
 async def test_a_document_with_problems_is_refused_with_each_path_and_line(client):
     document = "tenants:\n  - name: Bad\n    region: EU\n    colour: blue\n"
     refused = await client.post("/admin/v1/apply", content=document, headers=YAML)

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic import field_validator as check
 
-from tenantgate.registry import rules
+from tenantgate.registry import grants, rules
 from tenantgate.registry.errors import InvalidInput, RegistryError
 
 VERSION = 1
@@ -74,6 +74,7 @@ class DeclaredApiUser(_Strict):
     last_name: str = "User"
     enabled: bool = True
     apps: list[str] | None = None
+    roles: list[str] | None = None
 
     @check("application_id")
     @classmethod
@@ -90,6 +91,24 @@ class DeclaredApiUser(_Strict):
     def _apps(cls, value: list[str] | None) -> list[str] | None:
         return _rule(rules.app_names, value)  # type: ignore[no-any-return]
 
+    @check("roles")
+    @classmethod
+    def _roles(cls, value: list[str] | None) -> list[str] | None:
+        return _rule(grants.role_names, value)  # type: ignore[no-any-return]
+
+
+class DeclaredRole(_Strict):
+    """One role of a tenant, keyed by its name in the tenant's ``roles`` (docs/roles.md)."""
+
+    description: str = ""
+    grants: list[dict[str, Any]] = Field(default_factory=list)
+
+    @check("grants")
+    @classmethod
+    def _grants(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """In the form the registry keeps them, so that an unchanged role plans nothing."""
+        return [grant.as_json() for grant in _rule(grants.grants, value)]
+
 
 class DeclaredTenant(_Strict):
     """A tenant, keyed by ``tenant_id`` (export writes it); without one, by its ``name``."""
@@ -100,6 +119,7 @@ class DeclaredTenant(_Strict):
     cluster: str = "cluster-release"
     status: Literal["active", "suspended"] = "active"
     apps: dict[str, DeclaredApp] = Field(default_factory=dict)
+    roles: dict[str, DeclaredRole] = Field(default_factory=dict)
     api_users: list[DeclaredApiUser] = Field(default_factory=list)
 
     @check("tenant_id")
@@ -116,6 +136,13 @@ class DeclaredTenant(_Strict):
     @classmethod
     def _slug(cls, value: str, info: Any) -> str:
         return _rule(rules.slug, value, info.field_name)  # type: ignore[no-any-return]
+
+    @check("roles")
+    @classmethod
+    def _role_names(cls, value: dict[str, DeclaredRole]) -> dict[str, DeclaredRole]:
+        for name in value:
+            _rule(grants.role_name, name)
+        return value
 
     @check("apps")
     @classmethod

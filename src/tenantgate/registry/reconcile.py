@@ -35,13 +35,14 @@ from tenantgate.registry.declared import (
 )
 from tenantgate.registry.errors import RegistryError
 from tenantgate.registry.paging import MAX_LIMIT
-from tenantgate.registry.views import ApiUserView, ApplicationView, TenantView
+from tenantgate.registry.views import ApiUserView, ApplicationView, RoleView, TenantView
 
 if TYPE_CHECKING:
     from tenantgate.services import Services
 
 Action = Literal["create", "update", "delete"]
 Run = Callable[["Services"], Awaitable[None]]
+DELETE_ORDER = ("api_user", "role", "app")  # what holds a role first, what a role grants last
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Current:
     applications: dict[str, ApplicationView]
     tenants: dict[str, TenantView]
     api_users: dict[str, dict[str, ApiUserView]]
+    roles: dict[str, dict[str, RoleView]] = field(default_factory=dict)
 
 
 async def read_current(services: Services) -> Current:
@@ -73,7 +75,14 @@ async def read_current(services: Services) -> Current:
 
         async for user in _every(listing):
             users.setdefault(user.tenant_id, {})[user.application_id] = user
-    return Current(applications, tenants, users)
+    roles: dict[str, dict[str, RoleView]] = {}
+    for tenant_id in tenants:
+
+        def role_page(cursor: str | None, tenant_id: str = tenant_id) -> Awaitable[Any]:
+            return registry.roles.list(tenant_id, cursor=cursor, limit=MAX_LIMIT)
+
+        roles[tenant_id] = {r.name: r async for r in _every(role_page)}
+    return Current(applications, tenants, users, roles)
 
 
 async def _every(listing: Callable[[str | None], Awaitable[Any]]) -> Any:
@@ -96,7 +105,8 @@ def export(current: Current) -> dict[str, Any]:
         "version": 1,
         "applications": [_application(a) for a in current.applications.values()],
         "tenants": [
-            _tenant(t, current.api_users.get(t.tenant_id, {})) for t in current.tenants.values()
+            _tenant(t, current.api_users.get(t.tenant_id, {}), current.roles.get(t.tenant_id, {}))
+            for t in current.tenants.values()
         ],
     }
 
@@ -115,7 +125,9 @@ def _application(view: ApplicationView) -> dict[str, Any]:
     return out
 
 
-def _tenant(view: TenantView, users: dict[str, ApiUserView]) -> dict[str, Any]:
+def _tenant(
+    view: TenantView, users: dict[str, ApiUserView], roles: dict[str, RoleView]
+) -> dict[str, Any]:
     apps: dict[str, Any] = {}
     for app in view.apps:
         apps[app.name] = {"graphql_url": app.graphql_url}
@@ -128,6 +140,9 @@ def _tenant(view: TenantView, users: dict[str, ApiUserView]) -> dict[str, Any]:
         "cluster": view.cluster,
         "status": view.status,
         "apps": apps,
+        "roles": {
+            r.name: {"description": r.description, "grants": r.grants} for r in roles.values()
+        },
         "api_users": [_api_user(u) for u in users.values()],
     }
 
@@ -141,6 +156,8 @@ def _api_user(view: ApiUserView) -> dict[str, Any]:
     }
     if view.apps is not None:
         out["apps"] = view.apps
+    if view.roles is not None:
+        out["roles"] = view.roles
     return out
 
 
@@ -255,7 +272,8 @@ def plan(source: Source, current: Current, actor: str, *, prune: bool = False) -
     planner.tenants()
     if planner.problems:
         raise InvalidDocument(planner.problems, source.name)
-    return Plan(planner.creates_updates + planner.deletes, planner.secrets)
+    deletes = sorted(planner.deletes, key=lambda s: DELETE_ORDER.index(s.kind))
+    return Plan(planner.creates_updates + deletes, planner.secrets)
 
 
 class ApplyFailed(RegistryError):
@@ -425,6 +443,7 @@ class _Planner:
             else:
                 self._update_tenant(ref, entry, view)
             self._apps(ref, entry, view)
+            self._roles(ref, entry, view)
             self._api_users(path, ref, entry, view)
 
     def _match_tenant(
@@ -511,6 +530,36 @@ class _Planner:
 
             self.step("delete", "app", f"{name} on tenant {tenant}", delete)
 
+    def _roles(self, tenant: Ref, entry: DeclaredTenant, view: TenantView | None) -> None:
+        have = self.current.roles.get(view.tenant_id, {}) if view else {}
+        for name, role in entry.roles.items():
+            old = have.get(name)
+            if old is not None and (old.description, old.grants) == (role.description, role.grants):
+                continue
+
+            async def put(services: Services, name: str = name, role: Any = role) -> None:
+                assert tenant.id is not None
+                await services.registry.roles.put(
+                    tenant.id, name, self.actor, grants=role.grants, description=role.description
+                )
+
+            changes = [
+                Change(f, getattr(old, f), getattr(role, f))
+                for f in ("description", "grants")
+                if old is not None and getattr(old, f) != getattr(role, f)
+            ]
+            action: Action = "create" if old is None else "update"
+            self.step(action, "role", f"{name} on tenant {tenant}", put, *changes)
+        if not self.prune:
+            return
+        for name in have.keys() - entry.roles.keys():
+
+            async def delete(services: Services, name: str = name) -> None:
+                assert tenant.id is not None
+                await services.registry.roles.delete(tenant.id, name, self.actor)
+
+            self.step("delete", "role", f"{name} on tenant {tenant}", delete)
+
     def _api_users(
         self,
         path: tuple[str | int, ...],
@@ -566,7 +615,7 @@ class _Planner:
     def _api_user(
         self, tenant: Ref, application: Ref, user: DeclaredApiUser, old: ApiUserView | None
     ) -> None:
-        fields = ("first_name", "last_name", "enabled", "apps")
+        fields = ("first_name", "last_name", "enabled", "apps", "roles")
         changes = [
             Change(f, getattr(old, f), getattr(user, f))
             for f in fields
@@ -585,6 +634,7 @@ class _Planner:
                 last_name=user.last_name,
                 enabled=user.enabled,
                 apps=user.apps,
+                roles=user.roles,
             )
 
         action: Action = "create" if old is None else "update"
