@@ -32,8 +32,9 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
     ] = None,
 ) -> None:
-    """Write the registry as YAML: tenants, their apps and API users, and applications
-    (without secrets)."""
+    """Write the registry as YAML: tenants, apps, roles, API users, applications (no secrets).
+
+    Applying what it wrote plans nothing; docs/gitops.md shows the workflow."""
     from tenantgate.registry.declared import dump
     from tenantgate.registry.reconcile import export as document
     from tenantgate.registry.reconcile import read_current
@@ -67,8 +68,10 @@ def apply(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
-    """Make the registry match a YAML file, printing the plan (create / update / delete);
-    deletes only with --prune. New applications' secrets are printed once."""
+    """Make the registry match a YAML file, printing the plan (create / update / delete).
+
+    The whole file is checked first; deletes only with --prune; new applications' secrets
+    are printed once, or written to --secrets-out."""
     from tenantgate.registry.declared import InvalidDocument, read_yaml
 
     text, name = _read(file)
