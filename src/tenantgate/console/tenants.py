@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from tenantgate.console.accounts import OPERATOR, TENANT_ADMIN
 from tenantgate.console.errors import Conflict, InvalidInput, NotFound
+from tenantgate.console.role_choice import chosen_roles, tenant_role_names
 from tenantgate.console.web import PAGE_SIZE, Call, Console
 from tenantgate.registry import rules
 from tenantgate.registry.views import ApiUserView, ApplicationView, TenantView
@@ -132,6 +133,8 @@ async def new_api_user_page(call: Call) -> Response:
         first_name=call.value("first_name") or (application.name[:100] if application else ""),
         last_name=call.value("last_name") or "API user",
         chosen=_chosen_apps(call),
+        roles=await tenant_role_names(call, tenant.tenant_id),
+        held=chosen_roles(call),
     )
 
 
@@ -153,6 +156,7 @@ async def create_api_user(call: Call) -> Response:
         last_name=call.value("last_name"),
         enabled=True,
         apps=_chosen_apps(call),
+        roles=chosen_roles(call),
     )
     path = f"/tenants/{tenant.tenant_id}/api-users/{application.application_id}"
     return call.redirect(path, notice="api-user-created")
@@ -166,6 +170,8 @@ async def api_user_page(call: Call) -> Response:
         user=user,
         application=await _application(call, user.application_id),
         chosen=_chosen_apps(call) if call.form is not None else user.apps,
+        roles=await tenant_role_names(call, tenant.tenant_id),
+        held=chosen_roles(call, user.roles),
     )
 
 
@@ -179,7 +185,7 @@ async def update_api_user(call: Call) -> Response:
         last_name=call.value("last_name") or user.last_name,
         enabled=user.enabled,
         apps=_chosen_apps(call),
-        roles=user.roles,
+        roles=chosen_roles(call, user.roles),
     )
     return call.redirect(_api_user_path(user), notice="api-user-updated")
 
