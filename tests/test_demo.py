@@ -44,3 +44,40 @@ def test_the_demo_prints_the_variables_of_the_sdk_and_the_token_command():
     ]
     assert line in instructions(demo, "http://127.0.0.1:8000")
     assert "Reusing" not in instructions(demo, "http://127.0.0.1:8000")
+
+
+async def test_the_demo_has_a_read_only_integration_whose_mutations_are_refused(client, services):
+    first = await ensure_demo(services, "http://127.0.0.1:8000")
+    again = await ensure_demo(services, "http://127.0.0.1:8000")
+    assert first.reader is not None and again.reader is not None
+    assert again.reader.application_id == first.reader.application_id
+    assert again.reader.client_secret != first.reader.client_secret
+    user = await services.registry.get_api_user(again.tenant_id, again.reader.application_id)
+    assert user.roles == ["sdmo-reader"]
+    role = await services.registry.roles.get(again.tenant_id, "sdmo-reader")
+    assert {g["app"]: g["operations"] for g in role.grants} == {
+        "sdmo": ["query", "subscription"],
+        "shopfloor": ["query", "subscription"],
+    }
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": again.reader.client_id,
+        "client_secret": again.reader.client_secret,
+        "scope": f"tenantid:{again.tenant_id}",
+    }
+    token = (await client.post("/v1/token", data=form)).json()["access_token"]
+
+    refused = await client.post(
+        "/v1/fwd/cluster-release/sdmo/api",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"query": 'mutation { postSalesOrder(id: "so_1") { number } }'},
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["extensions"] == {
+        "code": "FORBIDDEN",
+        "operation": "mutation",
+        "field": "postSalesOrder",
+    }
+    text = instructions(again, "http://127.0.0.1:8000")
+    assert again.reader.client_secret in text and "postSalesOrder" in text
