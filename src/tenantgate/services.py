@@ -24,6 +24,7 @@ from tenantgate.storage.database import Database
 from tenantgate.storage.migrate import migrate
 from tenantgate.storage.refusals import RefusalTally
 from tenantgate.storage.retention import AuditRetention
+from tenantgate.storage.usage import UsageTally
 from tenantgate.tokens.caller import Callers
 from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
@@ -77,6 +78,7 @@ class Services:
     ownership: Ownership
     admin_token: AdminToken
     callers: Callers
+    usage: UsageTally
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: bool = False
@@ -125,6 +127,7 @@ class Services:
             pool_size=settings.writer_pool_size,
         )
         refusals = RefusalTally(batch, clock, max_groups=settings.audit_refusal_groups)
+        usage = UsageTally(batch, clock)
         retention = AuditRetention(db, clock, settings.audit_retention_days)
         limiter = FailureLimiter(
             failure_policy(settings), clock, shared=shared_windows(settings), metrics=metrics
@@ -184,6 +187,7 @@ class Services:
             ),
             admin_token,
             callers,
+            usage,
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )
@@ -202,6 +206,7 @@ class Services:
         if background:
             self.batch.start()
             self.refusals.start()
+            self.usage.start()
             self.retention.start()
             self.keys.start()
             self.feed.start()
@@ -212,6 +217,7 @@ class Services:
         await self.retention.stop()
         await self.keys.stop()
         await self.refusals.stop()
+        await self.usage.stop()
         await self.batch.stop()
         await self.limiter.close()
         await self.db.dispose()

@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from tenantgate.admin import schemas as s
 from tenantgate.admin.apply import apply_routes
+from tenantgate.admin.usage import usage_routes
 from tenantgate.asynccontext.store import CONTEXT_ID
 from tenantgate.http import JSONResponse, request_base_url
 from tenantgate.registry import rules
@@ -158,6 +159,7 @@ def create_admin_api(services: Services) -> FastAPI:
     _audit_routes(router, services)
     _async_context_routes(router, services)
     apply_routes(api, router, services)
+    usage_routes(router, services)
     api.include_router(router)
     return api
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from urllib.parse import quote
 
 import structlog
@@ -56,6 +57,9 @@ class _ClientGone(Exception):
 
 
 CLIENT_GONE = 499  # counted, never sent: the client left before the answer
+ACCESS = "tenantgate.access"
+"""Where ``_forward`` leaves the verified token in the ASGI scope, so that a refusal raised
+after it is still counted under its tenant, application and app."""
 
 
 def gateway_routes(services: Services, upstream: Upstream | None = None) -> list[BaseRoute]:
@@ -75,23 +79,37 @@ class Gateway:
         self._targets: dict[str, Target] = {}
         self._metrics = services.metrics
         self._proof = services.gateway_proof
+        self._usage = services.usage
         self._policy = Policy(services.state, cache_size=settings.query_cache_size)
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        code: str | None = None
         incoming = read_request_headers(scope["headers"])
         request_id = valid_request_id(incoming.request_id) or self._new_request_id()
         try:
             status = await self._forward(scope, receive, send, incoming, request_id)
         except GatewayError as error:
             _log_refusal(scope, error, request_id)
-            status = error.status_code
+            status, code = error.status_code, error.code
             await _send_error(send, error, request_id)
         except _ClientGone:
-            status = CLIENT_GONE
+            status, code = CLIENT_GONE, "CLIENT_GONE"
         self._metrics.gateway(status)
+        self._count(scope, status, code, time.perf_counter() - started)
+
+    def _count(self, scope: Scope, status: int, code: str | None, seconds: float) -> None:
+        """Usage per (tenant, application, app); refused before the token is read: none."""
+        access: Access | None = scope.get(ACCESS)
+        if access is None:
+            self._usage.record(None, None, None, status, code, seconds)
+        else:
+            claims = access.claims
+            app = scope["path_params"]["app"]
+            self._usage.record(claims.tenant_id, claims.application_id, app, status, code, seconds)
 
     def _new_request_id(self) -> bytes:
         return f"{self._id_prefix}{next(self._id_counter):016x}".encode()
@@ -103,7 +121,7 @@ class Gateway:
         method = _METHODS.get(scope["method"])
         if method is None:
             raise MethodNotAllowed(scope["method"])
-        access = self._access(incoming)
+        access = scope[ACCESS] = self._access(incoming)
         params = scope["path_params"]
         app = params["app"]
         try:

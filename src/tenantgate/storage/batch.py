@@ -37,6 +37,7 @@ class Batch:
     touches: dict[tuple[str, str], float] = field(default_factory=dict)
     revocations: dict[str, float] = field(default_factory=dict)
     counted: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    usage: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
@@ -78,7 +79,7 @@ class BatchWriter:
         try:
             async with asyncio.timeout(self._timeout):
                 await asyncio.gather(*self._running, return_exceptions=True)
-                if self._batch.audit or self._batch.counted:
+                if self._batch.audit or self._batch.counted or self._batch.usage:
                     await self._settle(self._take(), asyncio.Semaphore(1))
         except TimeoutError:
             log.warning("batch_writer_stop_timed_out", rows=len(self._batch.audit))
@@ -109,6 +110,12 @@ class BatchWriter:
         self._batch.counted.append((audit, count))
         self._wake.set()
 
+    def add_usage(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Queue the rows of gateway usage minutes (``storage.usage``), each an SQL text with
+        its rows."""
+        self._batch.usage += statements
+        self._wake.set()
+
     async def write(
         self,
         audit: dict[str, Any],
@@ -130,7 +137,7 @@ class BatchWriter:
         """Wait until every row queued before this call is committed, or its batch failed
         (batches run in parallel, so a later write's commit does not imply an earlier one's)."""
         earlier: list[asyncio.Future[None]] = list(self._running)
-        if self._batch.audit or self._batch.counted:
+        if self._batch.audit or self._batch.counted or self._batch.usage:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._batch.waiters.append(waiter)
             self._wake.set()
@@ -187,4 +194,6 @@ class BatchWriter:
         self._failing = why
 
     async def _commit(self, batch: Batch) -> None:
-        await self._sink.write(writes(batch.audit, batch.touches, batch.revocations, batch.counted))
+        await self._sink.write(
+            writes(batch.audit, batch.touches, batch.revocations, batch.counted, batch.usage)
+        )

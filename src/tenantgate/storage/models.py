@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Double,
     FetchedValue,
     ForeignKey,
@@ -16,10 +17,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tenantgate.storage.usage import CLASS_COLUMNS, LATENCY_COLUMNS
 
 
 class Base(DeclarativeBase):
@@ -277,3 +281,35 @@ class AsyncContextPayload(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Double)
+
+
+def _usage_table(name: str, *columns: Column[Any]) -> Table:
+    """Gateway usage per (tenant, application, app) and minute (``storage.usage``): rows are
+    only inserted, several per key and minute when several nodes (or one node twice) wrote it,
+    and read summed. ``minute`` is seconds since the epoch // 60; a refusal before the token is
+    read has no tenant, application or app."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("minute", Integer, nullable=False),
+        Column("tenant_id", String(64), nullable=True),
+        Column("application_id", String(20), nullable=True),
+        Column("app", String(100), nullable=True),
+        *columns,
+        Index(f"ix_{name}_minute", "minute"),
+        Index(f"ix_{name}_tenant_minute", "tenant_id", "minute"),
+        Index(f"ix_{name}_application_minute", "application_id", "minute"),
+    )
+
+
+UsageMinutes = _usage_table(
+    "usage_minutes",
+    Column("requests", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in (*CLASS_COLUMNS, *LATENCY_COLUMNS)),
+)
+UsageCodes = _usage_table(
+    "usage_codes",
+    Column("code", String(40), nullable=False),
+    Column("count", Integer, nullable=False),
+)

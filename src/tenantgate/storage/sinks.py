@@ -55,8 +55,9 @@ def writes(
     touches: dict[tuple[str, str], float],
     revocations: dict[str, float],
     counted: list[tuple[dict[str, Any], int]] | None = None,
+    usage: list[tuple[str, list[Row]]] | None = None,
 ) -> Writes:
-    others: list[tuple[str, list[Row]]] = []
+    others: list[tuple[str, list[Row]]] = list(usage or ())
     if counted:
         others.append((COUNTED, [(*_audit_params(row), count) for row, count in counted]))
     grouped: dict[str, list[Row]] = {}
