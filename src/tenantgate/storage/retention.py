@@ -1,16 +1,17 @@
-"""How long the audit trail is kept: rows older than the retention period are deleted a few
-thousand at a time, each batch its own short transaction, so that pruning a large backlog
-never holds locks or a connection for long. On PostgreSQL one node prunes at a time (a
-transaction-level advisory lock; the others skip that round)."""
+"""How long the audit trail and the gateway's usage minutes are kept: rows older than the
+retention period are deleted a few thousand at a time, each batch its own short transaction,
+so that pruning a large backlog never holds locks or a connection for long. On PostgreSQL one
+node prunes at a time (a transaction-level advisory lock; the others skip that round)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, text
+from sqlalchemy import ColumnElement, Table, delete, select, text
 
 from tenantgate.storage import models as m
 from tenantgate.storage.database import Database, DatabaseUnavailable, is_sqlite
@@ -49,6 +50,25 @@ class AuditRetention:
             return 0
         cutoff = self._clock() - self._days * DAY
         deleted = 0
+        audit: Table = m.AuditEvent.__table__  # type: ignore[assignment]
+        for table, column, before in (
+            (audit, "at", cutoff),
+            (m.UsageMinutes, "minute", cutoff // 60),
+            (m.UsageCodes, "minute", cutoff // 60),
+        ):
+            count = await self._prune(table, table.c[column], before)
+            if count is None:
+                return deleted
+            deleted += count
+        if deleted:
+            log.info("audit_pruned", rows=deleted, older_than_days=self._days)
+        return deleted
+
+    async def _prune(self, table: Table, at: ColumnElement[Any], before: float) -> int | None:
+        """Deletes the rows of ``table`` whose ``at`` is before ``before``, oldest first, a
+        batch at a time; ``None`` if another node holds the lock."""
+        deleted = 0
+        ids = table.c.id
         while True:
             async with self._db.begin() as session:
                 if not is_sqlite(self._db.url):
@@ -56,24 +76,14 @@ class AuditRetention:
                         text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": PRUNE_LOCK}
                     )
                     if not locked:
-                        return deleted
-                oldest = (
-                    select(m.AuditEvent.id)
-                    .where(m.AuditEvent.at < cutoff)
-                    .order_by(m.AuditEvent.at)
-                    .limit(self._rows)
-                )
-                result = await session.execute(
-                    delete(m.AuditEvent).where(m.AuditEvent.id.in_(oldest))
-                )
+                        return None
+                oldest = select(ids).where(at < before).order_by(at).limit(self._rows)
+                result = await session.execute(delete(table).where(ids.in_(oldest)))
             count = result.rowcount or 0  # type: ignore[attr-defined]
             deleted += count
             if count < self._rows:
-                break
+                return deleted
             await asyncio.sleep(self._pause)
-        if deleted:
-            log.info("audit_pruned", rows=deleted, older_than_days=self._days)
-        return deleted
 
     def start(self) -> None:
         if self._days > 0:
