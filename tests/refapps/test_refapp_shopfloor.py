@@ -132,3 +132,55 @@ async def test_queries_nested_too_deep_are_refused(
 
     assert body["data"] is None
     assert "depth" in body["errors"][0]["message"]
+
+
+OPEN_AND_ALL = """
+query Orders {
+  openWorkOrders(first: 100) { totalCount edges { node { id status } } }
+  workOrders(first: 100) { edges { node { id status } } }
+}"""
+
+OPERATIONS = """
+query Operations($workOrderId: ID, $status: OperationStatus, $first: Int!, $after: String) {
+  operations(workOrderId: $workOrderId, status: $status, first: $first, after: $after) {
+    totalCount
+    edges { node { id sequence status workOrder { id } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_open_work_orders_are_those_not_completed(
+    shopfloor: httpx.AsyncClient, gql: Query
+) -> None:
+    data = (await gql(shopfloor, OPEN_AND_ALL))["data"]
+
+    every = [edge["node"] for edge in data["workOrders"]["edges"]]
+    opened = [edge["node"] for edge in data["openWorkOrders"]["edges"]]
+    assert opened == [order for order in every if order["status"] != "COMPLETED"]
+    assert data["openWorkOrders"]["totalCount"] == len(opened)
+
+
+async def test_operations_of_a_work_order_or_in_a_status(
+    shopfloor: httpx.AsyncClient, gql: Query
+) -> None:
+    orders = (await gql(shopfloor, WORK_ORDERS, {"first": 1}))["data"]["workOrders"]
+    order_id = orders["edges"][0]["node"]["id"]
+    routing = (await gql(shopfloor, WORK_ORDER, {"id": order_id}))["data"]["workOrder"]
+
+    of_order = await gql(shopfloor, OPERATIONS, {"workOrderId": order_id, "first": 50})
+    nodes = [edge["node"] for edge in of_order["data"]["operations"]["edges"]]
+    assert [node["id"] for node in nodes] == [op["id"] for op in routing["operations"]]
+
+    seen, after, total = [], None, 0
+    while True:
+        variables = {"status": "PENDING", "first": 7, "after": after}
+        page = (await gql(shopfloor, OPERATIONS, variables))["data"]["operations"]
+        seen += [edge["node"] for edge in page["edges"]]
+        total = page["totalCount"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == total > 0
+    assert {node["status"] for node in seen} == {"PENDING"}
+    assert len({node["id"] for node in seen}) == total

@@ -126,6 +126,29 @@ class Query:
         page = await _store(info).work_orders(_tenant(info), page_request(first, after))
         return connection(page, WorkOrder.of)
 
+    @strawberry.field(description="Work orders not completed yet, in creation order.")
+    async def open_work_orders(
+        self, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[WorkOrder]:
+        page = await _store(info).open_work_orders(_tenant(info), page_request(first, after))
+        return connection(page, WorkOrder.of)
+
+    @strawberry.field(
+        description="Operations by work order, then sequence; optionally of one work order, "
+        "or in one status (a work center's queue: PENDING)."
+    )
+    async def operations(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        work_order_id: strawberry.ID | None = None,
+        status: models.OperationStatus | None = None,
+    ) -> Connection[Operation]:
+        request = page_request(first, after)
+        page = await _store(info).operations(_tenant(info), request, work_order_id, status)
+        return connection(page, Operation.of)
+
     @strawberry.field
     async def work_order(self, info: Info, id: strawberry.ID) -> WorkOrder | None:
         row = await _store(info).work_order(_tenant(info), id)

@@ -12,10 +12,12 @@ from tenantgate.refapps.events import TenantEvents
 from tenantgate.refapps.pages import Page, PageRequest, take_page
 from tenantgate.refapps.shopfloor.models import (
     Operation,
+    OperationStatus,
     ShopfloorTenant,
     TimeEntry,
     TimeRecorded,
     WorkOrder,
+    WorkOrderStatus,
 )
 from tenantgate.refapps.shopfloor.seed import seed_shopfloor
 
@@ -32,6 +34,28 @@ class ShopfloorStore:
 
     async def work_orders(self, tenant_id: str, page: PageRequest) -> Page[WorkOrder]:
         return take_page(list(self._data(tenant_id).work_orders.values()), page)
+
+    async def open_work_orders(self, tenant_id: str, page: PageRequest) -> Page[WorkOrder]:
+        orders = self._data(tenant_id).work_orders.values()
+        return take_page([o for o in orders if o.status is not WorkOrderStatus.COMPLETED], page)
+
+    async def operations(
+        self,
+        tenant_id: str,
+        page: PageRequest,
+        work_order_id: str | None = None,
+        status: OperationStatus | None = None,
+    ) -> Page[Operation]:
+        """By work order (in creation order), then sequence."""
+        data = self._data(tenant_id)
+        order = {key: index for index, key in enumerate(data.work_orders)}
+        chosen = [
+            op
+            for op in data.operations.values()
+            if work_order_id in (None, op.work_order_id) and status in (None, op.status)
+        ]
+        chosen.sort(key=lambda op: (order.get(op.work_order_id, len(order)), op.sequence))
+        return take_page(chosen, page)
 
     async def work_order(self, tenant_id: str, work_order_id: str) -> WorkOrder | None:
         return self._data(tenant_id).work_orders.get(work_order_id)
