@@ -64,6 +64,8 @@ class ChangeFeed:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        # One read-and-apply at a time (see ``apply``).
+        self._applying = asyncio.Lock()
         self._failing: str | None = None
         self.confirmed_at = -math.inf
         self.listening = False
@@ -94,8 +96,14 @@ class ChangeFeed:
         self.confirmed_at = started
 
     async def apply(self, *changes: tuple[str, str]) -> None:
-        """Changes this node has just committed, applied before its caller answers."""
-        async with self._db.session() as session:
+        """Changes this node has just committed, applied before its caller answers.
+
+        Reads and applies take turns with the poll's: a poll that fetched a record before this
+        write committed would otherwise put the old record back after this apply, and memory
+        would go back in time (an app just added missing, an API user just disabled enabled
+        again) until the next read. Taking turns, each apply reads after the commits it
+        follows, so memory only ever moves forward."""
+        async with self._applying, self._db.session() as session:
             await self._refresh(session, list(changes))
         await self._notify_listeners(list(changes))
 
@@ -103,10 +111,13 @@ class ChangeFeed:
         """Read the feed once and apply what it found. Bounded by the database timeout; on
         success the node is confirmed current as of the moment the read began."""
         started = self._monotonic()
-        async with asyncio.timeout(self._db.timeout):
-            async with self._db.session() as session:
-                read = await self._cursor.read(session)
-                await self._refresh(session, read.changes)
+        async with (
+            asyncio.timeout(self._db.timeout),
+            self._applying,
+            self._db.session() as session,
+        ):
+            read = await self._cursor.read(session)
+            await self._refresh(session, read.changes)
         self._cursor.advance(read.position)
         self.confirmed_at = max(self.confirmed_at, started)
         await self._notify_listeners(read.changes)
