@@ -12,7 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantgate.console import auth, developer, operator, owners, roles, tenants
+from tenantgate.console import auth, developer, operator, owners, roles, tenants, usage
 from tenantgate.console.web import Console
 from tenantgate.services import Services
 from tenantgate.storage.database import DatabaseUnavailable
@@ -39,6 +39,7 @@ def create_console(services: Services) -> Starlette:
         *tenants.routes(console),
         *roles.routes(console),
         *operator.routes(console),
+        *usage.routes(console),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(
