@@ -219,6 +219,7 @@ async def test_roles_are_given_to_an_api_user_and_a_held_role_is_not_deleted(
     await admin.submit(user_path, {"scope": "all", "access": "roles", "roles": ["reader"]})
     user = await registry.get_api_user(tenant.tenant_id, application.application_id)
     assert user.roles == ["reader"]
+    assert "roles: reader" in (await admin.get(f"/console/tenants/{tenant.tenant_id}")).text
     await admin.submit(user_path, {"scope": "all", "first_name": "Renamed"})  # no access: kept
     user = await registry.get_api_user(tenant.tenant_id, application.application_id)
     assert (user.first_name, user.roles) == ("Renamed", ["reader"])

@@ -189,7 +189,7 @@ async def _editor(call: Call, tenant: TenantView, role: RoleView | None) -> Resp
     elif role is not None:
         rows = [GrantRow.of(g, _offered(schemas, str(g["app"]))) for g in role.grants]
     else:
-        rows = [GrantRow(next(iter(apps)))] if apps else []
+        rows = [GrantRow(_first(apps, schemas))] if apps else []
     return call.render(
         "role.html",
         tenant=tenant,
@@ -232,6 +232,11 @@ def _rows_of_form(call: Call) -> list[GrantRow]:
             )
         )
     return rows
+
+
+def _first(apps: Mapping[str, str], schemas: Mapping[str, RootFields]) -> str:
+    """The app of a new role's first grant: the first whose fields could be read."""
+    return next((app for app in apps if not schemas[app].problem), next(iter(apps)))
 
 
 def _settled(row: GrantRow, schemas: Mapping[str, RootFields]) -> GrantRow:
