@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         30.0, gt=0, description="Seconds the gateway waits for an upstream answer (then 504)."
     )
+    gateway_usage: bool = Field(
+        True,
+        description="Count the gateway's requests per (tenant, application, app) and minute, "
+        "in memory, written once a minute (docs/usage.md). false: nothing counted.",
+    )
     query_cache_size: int = Field(
         10_000,
         ge=1,

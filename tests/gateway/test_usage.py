@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gateway.conftest import UPSTREAM_TIMEOUT
+from tenantgate.services import Services
+from tests.gateway.conftest import UPSTREAM_TIMEOUT, _client_for
 from tests.gateway.helpers import QUERY, bearer, gateway_url, token_for
 
 
@@ -84,3 +85,16 @@ async def test_nothing_is_written_per_request(client, services, admin_headers, e
     await services.batch.drain()
 
     assert counted(await usage(client, admin_headers, tenant_id=setup.tenant_id)) == []
+
+
+async def test_with_usage_off_nothing_is_counted(settings, echo_url):
+    services = Services.build(settings.model_copy(update={"gateway_usage": False}))
+    await services.open()
+    try:
+        async for client in _client_for(services):
+            _, token = await token_for(client, {"sdmo": f"{echo_url}/status/200"})
+            response = await client.post(gateway_url(token), json=QUERY, headers=bearer(token))
+            assert response.status_code == 200
+            assert services.usage.flush(everything=True) == 0
+    finally:
+        await services.close()

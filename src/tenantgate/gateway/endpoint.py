@@ -79,7 +79,7 @@ class Gateway:
         self._targets: dict[str, Target] = {}
         self._metrics = services.metrics
         self._proof = services.gateway_proof
-        self._usage = services.usage
+        self._usage = services.usage if settings.gateway_usage else None
         self._policy = Policy(services.state, cache_size=settings.query_cache_size)
 
     async def aclose(self) -> None:
@@ -103,13 +103,16 @@ class Gateway:
 
     def _count(self, scope: Scope, status: int, code: str | None, seconds: float) -> None:
         """Usage per (tenant, application, app); refused before the token is read: none."""
+        usage = self._usage
+        if usage is None:
+            return
         access: Access | None = scope.get(ACCESS)
         if access is None:
-            self._usage.record(None, None, None, status, code, seconds)
+            usage.record(None, None, None, status, code, seconds)
         else:
             claims = access.claims
             app = scope["path_params"]["app"]
-            self._usage.record(claims.tenant_id, claims.application_id, app, status, code, seconds)
+            usage.record(claims.tenant_id, claims.application_id, app, status, code, seconds)
 
     def _new_request_id(self) -> bytes:
         return f"{self._id_prefix}{next(self._id_counter):016x}".encode()
