@@ -4,6 +4,7 @@ allows at a glance, roles given to API users, and a role that is held cannot be 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -255,3 +256,18 @@ async def test_only_the_tenants_admins_and_operators_reach_its_roles(
     no_token = await operator.client.post(f"{roles_of(tenant)}/reader/delete")
     assert no_token.status_code == 403
     assert (await services.registry.roles.get(tenant.tenant_id, "reader")).name == "reader"
+
+
+async def test_a_slow_upstream_is_given_up_after_the_upstream_timeout(services):
+    from tenantgate.console.schemas import SchemaReader
+
+    async def slow(_request: Request) -> Response:
+        await asyncio.sleep(2)
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/graphql", slow, methods=["POST"])])
+    with serving(app) as base:
+        reader = SchemaReader(services.gateway_proof, 0.2)
+        fields = await reader.read("t", "erp", f"{base}/graphql")
+    assert fields.problem == "The upstream of erp did not answer within 0.2 s."
+    assert fields.fields == {}

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from tenantgate.gateway.errors import GatewayError
+from tenantgate.gateway.errors import GatewayError, GatewayTimeout
 from tenantgate.gateway.upstream import PooledUpstream, Target
 from tenantgate.proof import GatewayProof
 
@@ -125,6 +125,8 @@ class SchemaReader:
                 answer = await _bounded(response.chunks())
             finally:
                 await response.aclose()
+        except GatewayTimeout:
+            raise TimeoutError from None
         except GatewayError:
             raise SchemaUnavailable("cannot be reached") from None
         finally:
