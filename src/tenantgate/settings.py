@@ -93,6 +93,38 @@ class Settings(BaseSettings):
         description="Count the gateway's requests per (tenant, application, app) and minute, "
         "in memory, written once a minute (docs/usage.md). false: nothing counted.",
     )
+    query_max_depth: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="Default query limit of every app: the deepest field nesting of an "
+        "operation (a root field is at depth 1). Unset: none. An app's own limits win.",
+    )
+    query_max_aliases: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Default query limit: aliased fields of an operation, each fragment "
+        "spread counted. Unset: none.",
+    )
+    query_max_root_fields: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Default query limit: root fields of an operation, each fragment spread "
+        "counted, __typename and introspection not. Unset: none.",
+    )
+    query_max_tokens: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Default query limit: lexical tokens of a document (parsing stops past "
+        "it). Unset: none.",
+    )
+    query_introspection: bool = Field(
+        True,
+        description="Default of every app: whether operations may select __schema and __type.",
+    )
     query_cache_size: int = Field(
         10_000,
         ge=1,

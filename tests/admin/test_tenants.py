@@ -66,6 +66,7 @@ async def test_putting_an_app_creates_it_then_updates_it(client):
             "name": "sdmo",
             "graphql_url": "https://sdmo.internal/v2",
             "websocket_url": "wss://sdmo.internal/ws",
+            "limits": None,
         }
     ]
 

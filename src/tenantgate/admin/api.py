@@ -26,6 +26,7 @@ from tenantgate.asynccontext.store import CONTEXT_ID
 from tenantgate.http import JSONResponse, request_base_url
 from tenantgate.registry import rules
 from tenantgate.registry.errors import NotFound, RegistryError
+from tenantgate.registry.limits import query_limits
 from tenantgate.registry.paging import DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT, Page
 from tenantgate.services import Services
 from tenantgate.settings import Settings
@@ -323,11 +324,18 @@ def _tenant_routes(router: APIRouter, services: Services) -> None:
         responses={201: {"model": s.AppOut}},
     )
     async def put_app(tenant_id: str, app: str, body: s.AppIn, response: Response) -> Any:
+        """Replaces the app's upstream URLs and its query limits (left out: none of its own)."""
+        limits = query_limits(body.limits.model_dump(exclude_none=True) if body.limits else None)
         created = await registry.put_app(
-            tenant_id, app, body.graphql_url, body.websocket_url, ACTOR
+            tenant_id, app, body.graphql_url, body.websocket_url, ACTOR, limits=limits
         )
         response.status_code = 201 if created else 200
-        return {"name": app, "graphql_url": body.graphql_url, "websocket_url": body.websocket_url}
+        return {
+            "name": app,
+            "graphql_url": body.graphql_url,
+            "websocket_url": body.websocket_url,
+            "limits": limits.as_json() if limits is not None else None,
+        }
 
     @router.delete("/tenants/{tenant_id}/apps/{app}", status_code=204, tags=["tenants"])
     async def delete_app(tenant_id: str, app: str) -> Response:

@@ -102,15 +102,49 @@ class TenantPatch(Strict):
     status: Literal["active", "suspended"] | None = None
 
 
+class LimitsIn(Strict):
+    """Each left out (or null) is the operator's default (TENANTGATE_QUERY_*)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    max_depth: int | None = Field(
+        None, ge=1, le=1000, examples=[12], description="Deepest field nesting; a root field is 1."
+    )
+    max_aliases: int | None = Field(
+        None, ge=0, le=100_000, examples=[30], description="Aliased fields, spreads expanded."
+    )
+    max_root_fields: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        examples=[20],
+        description="Root fields, spreads expanded; __typename and introspection not counted.",
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, le=1_000_000, examples=[5000], description="Lexical tokens of the document."
+    )
+    introspection: bool | None = Field(
+        None, examples=[True], description="Whether __schema and __type may be selected."
+    )
+
+
 class AppIn(Strict):
     graphql_url: str = Field(examples=["http://127.0.0.1:9001/graphql"])
     websocket_url: str | None = None
+    limits: LimitsIn | None = Field(
+        None,
+        description="Query limits the gateway applies to every request to this app (over one: "
+        "400 QUERY_TOO_COMPLEX). Left out or null: the operator's defaults.",
+    )
 
 
 class AppOut(BaseModel):
     name: str
     graphql_url: str
     websocket_url: str | None
+    limits: dict[str, int | bool] | None = Field(
+        None, description="The app's own query limits; null: the operator's defaults."
+    )
 
 
 class TenantOut(BaseModel):

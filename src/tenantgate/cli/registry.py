@@ -232,11 +232,17 @@ def api_user_accept(
     last_name: Annotated[str, typer.Option(help="The API user's last name.")] = "User",
     app: Annotated[list[str] | None, typer.Option(help="Limit to these apps.")] = None,
     role: Annotated[
-        list[str] | None, typer.Option(help="Hold this role of the tenant (repeatable).")
+        list[str] | None,
+        typer.Option(
+            help="Hold this role of the tenant (repeatable). Left out: an existing API user "
+            "keeps its roles."
+        ),
     ] = None,
     json: JSON = False,
 ) -> None:
     """The tenant accepts the application: creates (or updates) its API user."""
+    from tenantgate.registry.service import KEEP
+
     view, _ = run(
         lambda s: s.registry.put_api_user(
             tenant_id,
@@ -246,7 +252,7 @@ def api_user_accept(
             last_name=last_name,
             enabled=True,
             apps=app or None,
-            roles=role or None,
+            roles=role or KEEP,
         )
     )
     show(view, json)

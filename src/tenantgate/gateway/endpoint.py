@@ -1,6 +1,7 @@
-"""``/v1/fwd/<cluster>/<app>/api``: check the bearer from memory, and for an API user with
-roles the operation its document runs (``gateway.policy``), then forward the GraphQL request to
-the app's upstream of the token's tenant and hand back what it answers.
+"""``/v1/fwd/<cluster>/<app>/api``: check the bearer from memory, and where the API user holds
+roles or the app has query limits the operation its document runs (``gateway.policy``), then
+forward the GraphQL request to the app's upstream of the token's tenant and hand back what it
+answers.
 
 The endpoint is a plain ASGI callable mounted as a Starlette ``Route``: it reads ASGI's raw
 header list once and answers with raw messages, because this is the hot path and Starlette's
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from functools import partial
 from urllib.parse import quote
 
 import structlog
@@ -33,7 +35,7 @@ from tenantgate.gateway.headers import (
     response_headers,
     valid_request_id,
 )
-from tenantgate.gateway.policy import Policy
+from tenantgate.gateway.policy import Policy, default_limits
 from tenantgate.gateway.request import from_body, from_query_string
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.gateway.upstream import PooledUpstream, Target, Upstream, UpstreamResponse
@@ -80,7 +82,11 @@ class Gateway:
         self._metrics = services.metrics
         self._proof = services.gateway_proof
         self._usage = services.usage if settings.gateway_usage else None
-        self._policy = Policy(services.state, cache_size=settings.query_cache_size)
+        self._policy = Policy(
+            services.state,
+            defaults=default_limits(settings),
+            cache_size=settings.query_cache_size,
+        )
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
@@ -133,11 +139,13 @@ class Gateway:
             raise Forbidden(exc.reason) from None
         if method == b"POST":
             body = await self._body(receive, incoming.content_length)
-            self._policy.check(access, app, lambda: from_body(body, incoming.content_type))
+            read = partial(from_body, body, incoming.content_type)
+            self._policy.check(access, app, route, read)
         else:
             body = b""
             query = scope["query_string"]
-            self._policy.check(access, app, lambda: from_query_string(query), over_get=True)
+            read = partial(from_query_string, query)
+            self._policy.check(access, app, route, read, over_get=True)
         target = self._target(route.graphql_url)
         claims = access.claims
         headers = incoming.forward

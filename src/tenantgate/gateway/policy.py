@@ -1,10 +1,12 @@
 """What the gateway checks in a request's GraphQL document, over HTTP and WebSocket alike: the
-operation it runs, and whether the API user's roles allow that operation on the app.
+operation it runs, whether it is within the app's query limits, and whether the API user's
+roles allow that operation on the app.
 
-Nothing is parsed for an API user without roles: its request is forwarded as it came, and the
-upstream reads it. For one with roles, the document's analysis comes from the cache
-(:mod:`tenantgate.gateway.document`) and the check is a look-up of the operation's root
-fields in what the roles grant, compiled once per API user (``RegistryState.permissions``).
+Nothing is parsed for an API user without roles calling an app without limits: its request is
+forwarded as it came, and the upstream reads it. Otherwise the document's analysis comes from
+the cache (:mod:`tenantgate.gateway.document`), the limits are compared with the sizes it
+holds, and the roles check is a look-up of the operation's root fields in what the roles
+grant, compiled once per API user (``RegistryState.permissions``).
 Memory is the only source: a role or an API user changed on any node is obeyed from the
 moment it is applied here, by new requests and by open subscriptions alike."""
 
@@ -13,34 +15,75 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tenantgate.gateway.document import CACHE_SIZE, DocumentCache, Operation
-from tenantgate.gateway.errors import NotOverGet, RoleForbids
+from tenantgate.gateway.errors import NotOverGet, QueryTooComplex, RoleForbids
 from tenantgate.gateway.request import GraphQLRequest
-from tenantgate.registry.state import ApiUserRecord, RegistryState
+from tenantgate.registry.limits import QueryLimits
+from tenantgate.registry.state import ApiUserRecord, AppRoute, RegistryState
+from tenantgate.settings import Settings
 from tenantgate.tokens.verifier import Access
 
 Read = Callable[[], GraphQLRequest]
+MAX_LIMIT_SETS = 10_000
+_UNSEEN = QueryLimits(max_depth=-1)
+
+
+def default_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.query_max_depth,
+        max_aliases=settings.query_max_aliases,
+        max_root_fields=settings.query_max_root_fields,
+        max_tokens=settings.query_max_tokens,
+        introspection=settings.query_introspection,
+    )
 
 
 class Policy:
-    def __init__(self, state: RegistryState, *, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        state: RegistryState,
+        *,
+        defaults: QueryLimits | None = None,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         self._state = state
+        self._defaults = defaults or QueryLimits()
         self._documents = DocumentCache(cache_size)
+        self._limits: dict[QueryLimits | None, QueryLimits | None] = {}
 
     def check(
-        self, access: Access, app: str, read: Read, *, over_get: bool = False
+        self, access: Access, app: str, route: AppRoute, read: Read, *, over_get: bool = False
     ) -> Operation | None:
         """The operation the request runs, once it is known to be allowed; ``None`` when
         nothing needed checking. ``read`` gives the request, only if it is needed. Raises the
-        gateway's 400s, :class:`NotOverGet` (``over_get``) and :class:`RoleForbids`."""
-        if access.api_user.roles is None:
+        gateway's 400s (:class:`QueryTooComplex` among them), :class:`NotOverGet`
+        (``over_get``) and :class:`RoleForbids`."""
+        limits = self.limits(route)
+        if limits is None and access.api_user.roles is None:
             return None
-        operation = self.operation(read())
+        request = read()
+        max_tokens = limits.max_tokens if limits is not None else None
+        operation = self._documents.operation(request.query, request.operation_name, max_tokens)
         if over_get and operation.kind != "query":
             raise NotOverGet(f"{operation.kind} over GET")
+        if limits is not None:
+            _within(operation, limits)
         refusal = self.refused(access.api_user, app, operation)
         if refusal is not None:
             raise refusal
         return operation
+
+    def limits(self, route: AppRoute) -> QueryLimits | None:
+        """The app's limits over the defaults, or ``None`` if none can refuse anything; worked
+        out once for each set of an app's own limits."""
+        own = route.limits
+        found = self._limits.get(own, _UNSEEN)
+        if found is _UNSEEN:
+            effective = (own or QueryLimits()).over(self._defaults)
+            found = effective if effective.enforced else None
+            if len(self._limits) >= MAX_LIMIT_SETS:
+                self._limits.clear()
+            self._limits[own] = found
+        return found
 
     def operation(self, request: GraphQLRequest) -> Operation:
         return self._documents.operation(request.query, request.operation_name)
@@ -52,3 +95,18 @@ class Policy:
             return None
         refusal = permissions.refused(app, operation.kind, operation.fields, operation.first)
         return None if refusal is None else RoleForbids(refusal.operation, refusal.field)
+
+
+def _within(operation: Operation, limits: QueryLimits) -> None:
+    """Raises :class:`QueryTooComplex` for the first limit the operation is over."""
+    for name, size in (
+        ("max_tokens", operation.tokens),
+        ("max_depth", operation.depth),
+        ("max_aliases", operation.aliases),
+        ("max_root_fields", operation.root_fields),
+    ):
+        limit = getattr(limits, name)
+        if limit is not None and size > limit:
+            raise QueryTooComplex(name, limit)
+    if operation.introspection is not None and limits.introspection is False:
+        raise QueryTooComplex("introspection", False)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,7 +32,7 @@ from tenantgate.clock import Clock
 from tenantgate.gateway.document import Operation
 from tenantgate.gateway.errors import Forbidden, GatewayError
 from tenantgate.gateway.headers import read_request_headers
-from tenantgate.gateway.policy import Policy
+from tenantgate.gateway.policy import Policy, default_limits
 from tenantgate.gateway.request import from_payload
 from tenantgate.gateway.ws_link import PROTOCOL, Overloaded, UpstreamLink
 from tenantgate.gateway.ws_rules import (
@@ -95,7 +96,11 @@ class GraphQLSocket:
         settings = services.settings
         self.verifier: TokenVerifier = services.verifier
         self.state = services.state
-        self.policy = Policy(services.state, cache_size=settings.query_cache_size)
+        self.policy = Policy(
+            services.state,
+            defaults=default_limits(settings),
+            cache_size=settings.query_cache_size,
+        )
         self.clock: Clock = services.clock
         self.metrics = services.metrics
         self.proof = services.gateway_proof
@@ -259,7 +264,8 @@ class Session:
         access = self._access.verify()
         try:
             route = route_for(access, app)
-            operation = self._endpoint.policy.check(access, app, lambda: from_payload(payload))
+            read = partial(from_payload, payload)
+            operation = self._endpoint.policy.check(access, app, route, read)
         except InsufficientScope as exc:
             log.info("ws_refused", reason=exc.reason, app=app, request_id=self._request_id)
             await self._error(op_id, Forbidden.message, Forbidden.code)

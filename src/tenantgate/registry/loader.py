@@ -9,6 +9,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.registry.grants import grants
+from tenantgate.registry.limits import query_limits
 from tenantgate.registry.state import (
     ApiUserRecord,
     ApplicationRecord,
@@ -35,7 +36,10 @@ def _application(row: m.Application, secrets: list[m.ClientSecret]) -> Applicati
 
 
 def _tenant(row: m.Tenant, apps: list[m.TenantApp]) -> TenantRecord:
-    routes = {a.name: AppRoute(a.name, a.graphql_url, a.websocket_url) for a in apps}
+    routes = {
+        a.name: AppRoute(a.name, a.graphql_url, a.websocket_url, query_limits(a.limits))
+        for a in apps
+    }
     return TenantRecord(row.tenant_id, row.name, row.region, row.cluster, row.status, routes)
 
 

@@ -7,6 +7,7 @@ the token endpoint and the gateway obey it from the next request on."""
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from tenantgate.registry import rules
 from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.grants import role_names
+from tenantgate.registry.limits import QueryLimits, query_limits
 from tenantgate.registry.ownership import owner_account
 from tenantgate.registry.paging import (
     DEFAULT_LIMIT,
@@ -52,6 +54,14 @@ TENANTS = Keyset("tenants", (moment, matching(rules.TENANT_ID)))
 API_USERS = Keyset("api_users", (moment, matching(rules.APPLICATION_ID)))
 ACCEPTANCES = Keyset("acceptances", (moment, matching(rules.TENANT_ID)))
 AUDIT = Keyset("audit", (moment, row_id))
+
+
+class Unchanged(enum.Enum):
+    KEEP = "keep"
+
+
+KEEP = Unchanged.KEEP
+"""For a field of a write: leave it as it is (a record made by the write starts without it)."""
 
 
 class Registry:
@@ -308,11 +318,17 @@ class Registry:
         graphql_url: str,
         websocket_url: str | None,
         actor: str,
+        *,
+        limits: QueryLimits | dict[str, Any] | Unchanged | None = KEEP,
     ) -> bool:
+        """``limits``: the app's own query limits (``None``: the operator's defaults); left
+        out, an app keeps the ones it has."""
         name = rules.app_name(name)
         graphql_url = rules.upstream_url(graphql_url, ("http", "https"), "graphql_url")
         if websocket_url is not None:
             websocket_url = rules.upstream_url(websocket_url, ("ws", "wss"), "websocket_url")
+        if isinstance(limits, dict):
+            limits = query_limits(limits)
         async with self._write(actor, serialized=True) as work:
             session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
@@ -322,7 +338,15 @@ class Registry:
                 row = m.TenantApp(tenant_id=tenant_id, name=name, created_at=now)
                 session.add(row)
             row.graphql_url, row.websocket_url, row.updated_at = graphql_url, websocket_url, now
-            work.audit("app.put", tenant_id=tenant_id, app=name, graphql_url=graphql_url)
+            if limits is not KEEP:
+                row.limits = limits.as_json() if limits is not None else None
+            work.audit(
+                "app.put",
+                tenant_id=tenant_id,
+                app=name,
+                graphql_url=graphql_url,
+                limits=row.limits,
+            )
             work.changed("tenant", tenant_id)
         return created
 
@@ -351,19 +375,22 @@ class Registry:
         last_name: str,
         enabled: bool = True,
         apps: list[str] | None = None,
-        roles: list[str] | None = None,
+        roles: list[str] | Unchanged | None = KEEP,
     ) -> tuple[ApiUserView, bool]:
         """``roles``: the tenant's roles it holds (each must exist); ``None``: none, it may do
-        whatever ``apps`` allow."""
+        whatever ``apps`` allow; left out, an API user keeps the roles it holds."""
         first_name = rules.display_name(first_name, "first_name", 100)
         last_name = rules.display_name(last_name, "last_name", 100)
         apps = rules.app_names(apps)
-        roles = role_names(roles)
+        if roles is not KEEP:
+            roles = role_names(roles)
+            held = roles or []
         async with self._write(actor, serialized=True) as work:
             session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
             await self._application(session, application_id)
-            await self.roles.check_exist(session, tenant_id, roles or [])
+            if roles is not KEEP:
+                await self.roles.check_exist(session, tenant_id, held)
             row = await session.get(m.ApiUser, (tenant_id, application_id))
             created = row is None or row.deleted_at is not None
             was_enabled = row is not None and row.enabled and not created
@@ -384,14 +411,18 @@ class Registry:
                 enabled,
                 apps,
             )
-            row.roles, row.updated_at = roles, now
+            if roles is not KEEP:
+                row.roles = roles
+            elif created:
+                row.roles = None
+            row.updated_at = now
             work.audit(
                 _api_user_event(created, was_enabled, enabled),
                 tenant_id=tenant_id,
                 application_id=application_id,
                 enabled=enabled,
                 apps=apps,
-                roles=roles,
+                roles=row.roles,
             )
             work.changed("api_user", f"{tenant_id}/{application_id}")
         return ApiUserView.of(row), created

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tenantgate.registry.grants import Grant, Permissions
+from tenantgate.registry.limits import QueryLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class AppRoute:
     name: str
     graphql_url: str
     websocket_url: str | None
+    limits: QueryLimits | None = None
+    """The app's own query limits; ``None``: the operator's defaults."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,10 +122,12 @@ class AppView:
     name: str
     graphql_url: str
     websocket_url: str | None
+    limits: dict[str, Any] | None
+    """The app's own query limits; ``None``: the operator's defaults."""
 
     @classmethod
     def of(cls, row: m.TenantApp) -> AppView:
-        return cls(row.name, row.graphql_url, row.websocket_url)
+        return cls(row.name, row.graphql_url, row.websocket_url, row.limits)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class TenantApp(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     graphql_url: Mapped[str] = mapped_column(Text)
     websocket_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double)
 
