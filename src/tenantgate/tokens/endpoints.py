@@ -1,8 +1,9 @@
 """The Token API over HTTP, one module per RFC, put together here: issuing (RFC 6749 §4.4,
 this module, on the fast path), invalidation and revocation (``revocation``, RFC 7009),
 introspection (``introspection``, RFC 7662), metadata and keys (``discovery``, RFC 8414 and
-RFC 7517); the caller-authentication rule they share is ``caller``, the ``urls`` block
-``urls``. Handlers translate; the rules are elsewhere."""
+RFC 7517), this API's OpenAPI document (``openapi``); the caller-authentication rule they
+share is ``caller``, the ``urls`` block ``urls``. Handlers translate; the rules are
+elsewhere."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tenantgate.services import Services
 from tenantgate.tokens.discovery import Discovery
 from tenantgate.tokens.errors import InvalidRequest, OAuthError
 from tenantgate.tokens.introspection import Introspection
+from tenantgate.tokens.openapi import openapi_route
 from tenantgate.tokens.request import MAX_BODY, parse_token_request
 from tenantgate.tokens.revocation import Revocation
 from tenantgate.tokens.urls import PublicUrls
@@ -52,6 +54,7 @@ class TokenEndpoints:
                 methods=["GET"],
             ),
             Route("/.well-known/jwks.json", self.discovery.jwks, methods=["GET"]),
+            openapi_route(),
         ]
 
     async def token(self, scope: Scope, receive: Receive, send: Send) -> None:
