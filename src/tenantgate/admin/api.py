@@ -50,6 +50,15 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": s.ErrorOut, "description": "The change conflicts with the record (conflict)."}
 }
 HTTP_ERROR_CODES = {404: "not_found"}
+# A payload comes back as it was uploaded: its bytes, under the content type it was sent with.
+PAYLOAD: dict[str, Any] = {
+    "description": "The payload's bytes, with the content type it was uploaded with.",
+    "content": {"*/*": {}},  # any bytes: no schema to hold them to
+    "headers": {
+        "X-Context-Id": {"description": "Its async context.", "schema": {"type": "string"}},
+        "X-Kind": {"description": "upload or error.", "schema": {"type": "string"}},
+    },
+}
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, 1 to {MAX_LIMIT}.")]
 Cursor = Annotated[
     str | None,
@@ -501,7 +510,7 @@ def _async_context_routes(router: APIRouter, services: Services) -> None:
         "/tenants/{tenant_id}/async-contexts/payloads/{payload_id}",
         tags=["async contexts"],
         response_class=Response,
-        responses={200: {"content": {"application/octet-stream": {}}}},
+        responses={200: PAYLOAD},
     )
     async def get_payload(tenant_id: str, payload_id: int) -> Response:
         if not 1 <= payload_id <= MAX_ID:
