@@ -38,7 +38,7 @@ class Revocation:
         except OAuthError as error:
             return oauth_error_response(error)
         try:
-            claims = self.s.verifier.decode(token)
+            claims = self.s.verifier.to_end(token)
         except InvalidToken:
             return Response(status_code=204)
         try:
@@ -64,7 +64,7 @@ class Revocation:
         except OAuthError as error:
             return oauth_error_response(error)
         try:
-            claims = self.s.verifier.decode(token)
+            claims = self.s.verifier.to_end(token)
         except InvalidToken:
             return Response(status_code=200, headers=NO_STORE)
         if hmac.compare_digest(claims.client_id, credentials.client_id):
