@@ -24,6 +24,7 @@ from tenantgate.storage.usage import (
 STEPS = {"minute": 1, "hour": 60, "day": 1440}
 """Minutes per step; hours and days are UTC."""
 MAX_POINTS = 1440
+MAX_MINUTE = 2**31 - 1  # usage_minutes.minute is a 32-bit integer in PostgreSQL (year 6053)
 QUANTILES = (0.5, 0.95, 0.99)
 
 
@@ -113,6 +114,8 @@ def window(since: float | None, until: float | None, step: int, now: float) -> t
     start = end - span if since is None else int(since // 60) // step * step
     if start >= end:
         raise BadWindow("since must be before until")
+    if end > MAX_MINUTE:
+        raise BadWindow("since and until must be before 6053-01-23T02:07Z")
     if (end - start) // step > MAX_POINTS:
         raise BadWindow(f"at most {MAX_POINTS} points: narrow the range or take a longer step")
     return start, end
