@@ -175,6 +175,26 @@ class Settings(BaseSettings):
         description="Seconds a Redis call may take, connecting included; past that the node "
         "counts in its own memory, and asks Redis again after 2 s.",
     )
+    rate_limit_per_minute: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Default gateway rate of every API user, requests per minute (over it: "
+        "429 RATE_LIMITED). Unset: none. An API user's own rate_limit wins.",
+    )
+    rate_limit_burst: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Default burst: requests an API user may send at once before the rate "
+        "applies. Unset: a minute's worth.",
+    )
+    daily_quota: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000_000,
+        description="Default gateway requests per API user and UTC day. Unset: none.",
+    )
     trust_forwarded_for: bool = Field(
         False,
         description="The direct peer is a trusted proxy: shorthand for one hop of "

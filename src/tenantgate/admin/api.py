@@ -374,6 +374,8 @@ def _api_user_routes(router: APIRouter, services: Services) -> None:
             enabled=body.enabled,
             apps=body.apps,
             roles=body.roles,
+            rate_limit=body.rate_limit.model_dump(exclude_none=True) if body.rate_limit else None,
+            daily_quota=body.daily_quota,
         )
         response.status_code = 201 if created else 200
         return asdict(view)

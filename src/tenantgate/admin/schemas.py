@@ -194,6 +194,21 @@ class RoleOut(BaseModel):
     updated_at: str | None
 
 
+class RateLimitIn(Strict):
+    """A bucket of burst requests that refills at requests_per_minute."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    requests_per_minute: int | None = Field(None, ge=1, le=1_000_000, examples=[600])
+    burst: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        examples=[60],
+        description="Requests that may come at once; left out: a minute's worth.",
+    )
+
+
 class ApiUserIn(Strict):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
@@ -208,6 +223,19 @@ class ApiUserIn(Strict):
         description="Roles of the tenant it holds: a request is then allowed only when some "
         "grant of one of them covers it. Left out or null: whatever apps allow.",
     )
+    rate_limit: RateLimitIn | None = Field(
+        None,
+        description="Gateway requests it may make (over it: 429 RATE_LIMITED). Left out or "
+        "null: the operator's defaults (TENANTGATE_RATE_LIMIT_*).",
+    )
+    daily_quota: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000_000,
+        strict=True,
+        examples=[100_000],
+        description="Gateway requests per UTC day. Left out or null: TENANTGATE_DAILY_QUOTA.",
+    )
 
 
 class ApiUserOut(BaseModel):
@@ -219,6 +247,8 @@ class ApiUserOut(BaseModel):
     enabled: bool
     apps: list[str] | None
     roles: list[str] | None
+    rate_limit: dict[str, int] | None = None
+    daily_quota: int | None = None
     created_at: str | None
     updated_at: str | None
     last_token_at: str | None

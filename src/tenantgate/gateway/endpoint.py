@@ -24,6 +24,7 @@ from tenantgate.gateway.errors import (
     GatewayError,
     MethodNotAllowed,
     PayloadTooLarge,
+    RateLimited,
     Unauthenticated,
     Unavailable,
 )
@@ -36,6 +37,7 @@ from tenantgate.gateway.headers import (
     valid_request_id,
 )
 from tenantgate.gateway.policy import Policy, default_limits
+from tenantgate.gateway.ratelimit import limit_field, rate_limiter
 from tenantgate.gateway.request import from_body, from_query_string
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.gateway.upstream import PooledUpstream, Target, Upstream, UpstreamResponse
@@ -62,6 +64,9 @@ CLIENT_GONE = 499  # counted, never sent: the client left before the answer
 ACCESS = "tenantgate.access"
 """Where ``_forward`` leaves the verified token in the ASGI scope, so that a refusal raised
 after it is still counted under its tenant, application and app."""
+RATES = "tenantgate.ratelimit"
+"""Where ``_forward`` leaves the RateLimit fields of the answer, for a refusal too."""
+_NO_HEADERS: RawHeaders = []
 
 
 def gateway_routes(services: Services, upstream: Upstream | None = None) -> list[BaseRoute]:
@@ -87,9 +92,12 @@ class Gateway:
             defaults=default_limits(settings),
             cache_size=settings.query_cache_size,
         )
+        self._clock = services.clock
+        self._rates = rate_limiter(settings, services.clock)
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
+        await self._rates.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -101,7 +109,7 @@ class Gateway:
         except GatewayError as error:
             _log_refusal(scope, error, request_id)
             status, code = error.status_code, error.code
-            await _send_error(send, error, request_id)
+            await _send_error(send, error, request_id, scope.get(RATES, _NO_HEADERS))
         except _ClientGone:
             status, code = CLIENT_GONE, "CLIENT_GONE"
         self._metrics.gateway(status)
@@ -137,6 +145,7 @@ class Gateway:
             route = upstream_route(access, params["cluster"], app)
         except InsufficientScope as exc:
             raise Forbidden(exc.reason) from None
+        rates = await self._count_rate(scope, access)
         if method == b"POST":
             body = await self._body(receive, incoming.content_length)
             read = partial(from_body, body, incoming.content_type)
@@ -163,7 +172,7 @@ class Gateway:
             path = _with_query(target.path, scope["query_string"])
         response = await self._upstream.send(method, target, path, headers, body)
         try:
-            await _relay(send, response, request_id)
+            await _relay(send, response, request_id, rates)
         finally:
             await response.aclose()
         return response.status
@@ -179,6 +188,25 @@ class Gateway:
         except NotCurrent:
             self._metrics.stale_refusals("gateway")
             raise Unavailable("not current") from None
+
+    async def _count_rate(self, scope: Scope, access: Access) -> RawHeaders:
+        """Counts the request against the API user's rate and daily quota (429 past them);
+        the RateLimit fields for the answer, none for an API user without limits."""
+        found = self._rates.allowance(access.api_user.allowance)
+        if found is None:
+            return _NO_HEADERS
+        allowance, policy = found
+        claims = access.claims
+        outcome = await self._rates.take(f"{claims.tenant_id}/{claims.application_id}", allowance)
+        now = self._clock()
+        rates = [
+            (b"ratelimit-policy", policy),
+            (b"ratelimit", limit_field(allowance, outcome, now)),
+        ]
+        scope[RATES] = rates
+        if not outcome.allowed:
+            raise RateLimited(outcome.retry_after)
+        return rates
 
     def _target(self, url: str) -> Target:
         target = self._targets.get(url)
@@ -212,8 +240,11 @@ class Gateway:
             chunks.append(chunk)
 
 
-async def _relay(send: Send, response: UpstreamResponse, request_id: bytes) -> None:
+async def _relay(
+    send: Send, response: UpstreamResponse, request_id: bytes, extra: RawHeaders
+) -> None:
     headers, length = response_headers(response.headers, request_id)
+    headers.extend(extra)
     if length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT:
         body = await response.read()
         headers.append((b"content-length", str(len(body)).encode()))
@@ -244,7 +275,9 @@ def _with_query(path: bytes, query: bytes) -> bytes:
 _ERROR_BODIES: dict[type[GatewayError], bytes] = {}
 
 
-async def _send_error(send: Send, error: GatewayError, request_id: bytes) -> None:
+async def _send_error(
+    send: Send, error: GatewayError, request_id: bytes, extra: RawHeaders
+) -> None:
     kind = type(error)
     body = _ERROR_BODIES.get(kind) if error.plain else error.render()
     if body is None:
@@ -254,6 +287,7 @@ async def _send_error(send: Send, error: GatewayError, request_id: bytes) -> Non
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", request_id),
         *error.extra_headers,
+        *extra,
     ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -19,12 +19,15 @@ An error about the caller's own document may say more in public: its own ``messa
     │   └── NotOverGet        405 METHOD_NOT_ALLOWED  (a mutation or subscription over GET)
     ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType  415 UNSUPPORTED_MEDIA_TYPE
+    ├── RateLimited           429 RATE_LIMITED        (over the API user's rate or daily quota)
     ├── BadGateway            502 BAD_GATEWAY         (upstream refused, reset, or spoke badly)
     ├── GatewayTimeout        504 GATEWAY_TIMEOUT     (upstream slower than upstream_timeout)
     └── Unavailable           503 UNAVAILABLE         (this node is not known to be current)
 """
 
 from __future__ import annotations
+
+import math
 
 import orjson
 
@@ -158,6 +161,22 @@ class UnsupportedMediaType(GatewayError):
     status_code = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
     message = "Send the GraphQL request as application/json."
+
+
+class RateLimited(GatewayError):
+    """Over the API user's rate limit or daily quota; ``Retry-After`` says when to come back."""
+
+    status_code = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests for this API user: retry after Retry-After seconds."
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("over rate limit or quota")
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.extra_headers = ((b"retry-after", str(self.retry_after).encode()),)
+
+    def again(self) -> GatewayError:
+        return RateLimited(self.retry_after)
 
 
 class BadGateway(GatewayError):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.registry.grants import grants
 from tenantgate.registry.limits import query_limits
+from tenantgate.registry.rates import allowance
 from tenantgate.registry.state import (
     ApiUserRecord,
     ApplicationRecord,
@@ -47,7 +48,13 @@ def _api_user(row: m.ApiUser) -> ApiUserRecord:
     apps = frozenset(row.apps) if row.apps is not None else None
     roles = tuple(row.roles) if row.roles is not None else None
     return ApiUserRecord(
-        row.tenant_id, row.application_id, row.enabled, apps, row.generation, roles
+        row.tenant_id,
+        row.application_id,
+        row.enabled,
+        apps,
+        row.generation,
+        roles,
+        allowance(row.rate_limit, row.daily_quota),
     )
 
 

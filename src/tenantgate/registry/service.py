@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.clock import Clock, Randomness
 from tenantgate.crypto import SecretHasher
-from tenantgate.registry import rules
+from tenantgate.registry import rates, rules
 from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
 from tenantgate.registry.feed import ChangeFeed
 from tenantgate.registry.grants import role_names
@@ -376,15 +376,23 @@ class Registry:
         enabled: bool = True,
         apps: list[str] | None = None,
         roles: list[str] | Unchanged | None = KEEP,
+        rate_limit: Mapping[str, int] | Unchanged | None = KEEP,
+        daily_quota: int | Unchanged | None = KEEP,
     ) -> tuple[ApiUserView, bool]:
         """``roles``: the tenant's roles it holds (each must exist); ``None``: none, it may do
-        whatever ``apps`` allow; left out, an API user keeps the roles it holds."""
+        whatever ``apps`` allow. ``rate_limit`` (``requests_per_minute``, ``burst``) and
+        ``daily_quota``: ``None`` for the operator's defaults. Each left out, an API user keeps
+        what it has."""
         first_name = rules.display_name(first_name, "first_name", 100)
         last_name = rules.display_name(last_name, "last_name", 100)
         apps = rules.app_names(apps)
         if roles is not KEEP:
             roles = role_names(roles)
             held = roles or []
+        if rate_limit is not KEEP:
+            rate_limit = rates.rate_limit(rate_limit)
+        if daily_quota is not KEEP:
+            daily_quota = rates.daily_quota(daily_quota)
         async with self._write(actor, serialized=True) as work:
             session, now = work.session, work.now
             await self._tenant(session, tenant_id, lock=True)
@@ -411,10 +419,9 @@ class Registry:
                 enabled,
                 apps,
             )
-            if roles is not KEEP:
-                row.roles = roles
-            elif created:
-                row.roles = None
+            _set(row, "roles", roles, created)
+            _set(row, "rate_limit", rate_limit, created)
+            _set(row, "daily_quota", daily_quota, created)
             row.updated_at = now
             work.audit(
                 _api_user_event(created, was_enabled, enabled),
@@ -423,6 +430,8 @@ class Registry:
                 enabled=enabled,
                 apps=apps,
                 roles=row.roles,
+                rate_limit=row.rate_limit,
+                daily_quota=row.daily_quota,
             )
             work.changed("api_user", f"{tenant_id}/{application_id}")
         return ApiUserView.of(row), created
@@ -618,6 +627,14 @@ class Registry:
         if row is None or row.deleted_at is not None:
             raise NotFound("this tenant has no API user for that application")
         return row
+
+
+def _set(row: m.ApiUser, name: str, value: object, created: bool) -> None:
+    """A field of a write: as given, kept (``KEEP``), or none on a new API user."""
+    if value is not KEEP:
+        setattr(row, name, value)
+    elif created:
+        setattr(row, name, None)
 
 
 def _api_user_event(created: bool, was_enabled: bool, enabled: bool) -> str:

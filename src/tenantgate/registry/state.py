@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from tenantgate.registry.grants import Grant, Permissions
 from tenantgate.registry.limits import QueryLimits
+from tenantgate.registry.rates import UNLIMITED, Allowance
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class ApiUserRecord:
     generation: int
     roles: tuple[str, ...] | None = None
     """The tenant's roles it holds; ``None``: it may do whatever ``apps`` allows."""
+    allowance: Allowance = UNLIMITED
+    """Its own rate limit and daily quota; each ``None``: the operator's default."""
 
     def allowed_apps(self, tenant: TenantRecord) -> list[str]:
         names = sorted(tenant.apps)

@@ -159,6 +159,9 @@ class ApiUserView:
     apps: list[str] | None
     roles: list[str] | None
     """The tenant's roles it holds; ``None``: whatever ``apps`` allow."""
+    rate_limit: dict[str, int] | None
+    """Its own ``requests_per_minute`` and ``burst``; ``None``: the operator's defaults."""
+    daily_quota: int | None
     created_at: str | None
     updated_at: str | None
     last_token_at: str | None
@@ -174,6 +177,8 @@ class ApiUserView:
             row.enabled,
             row.apps,
             row.roles,
+            row.rate_limit,
+            row.daily_quota,
             iso(row.created_at),
             iso(row.updated_at),
             iso(row.last_token_at),

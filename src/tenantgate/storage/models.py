@@ -136,6 +136,8 @@ class ApiUser(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     apps: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     roles: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    rate_limit: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    daily_quota: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[float | None] = mapped_column(Double, nullable=True)
     created_at: Mapped[float] = mapped_column(Double)
