@@ -74,7 +74,9 @@ def decide(tat: float, used: int, now: float, allowance: Allowance) -> tuple[Out
         if allow_at > now:
             allowed, remaining, reset, retry = False, 0, start - now, allow_at - now
         else:
-            remaining, reset = int((now - allow_at) / interval + 1e-9), new_tat - now
+            # A hundredth of a token of slack: times of 10 digits leave a fast rate's interval
+            # a little imprecise, and ``remaining`` is advice, not the decision.
+            remaining, reset = int((now - allow_at) / interval + 0.01), new_tat - now
     day_left = -1
     if allowance.daily is not None:
         if allowed and used >= allowance.daily:

@@ -37,7 +37,7 @@ if interval > 0 then
   if allow_at > now then
     allowed, remaining, reset, retry = 0, 0, start - now, allow_at - now
   else
-    remaining, reset = math.floor((now - allow_at) / interval + 1e-9), new_tat - now
+    remaining, reset = math.floor((now - allow_at) / interval + 0.01), new_tat - now
   end
 end
 local day_left = -1
@@ -59,7 +59,7 @@ if allowed == 1 then
   end
 end
 if day_left < 0 and daily > 0 then day_left = 0 end
-return {allowed, remaining, math.floor(reset * 1000), day_left, math.ceil(retry * 1000)}
+return {allowed, remaining, math.ceil(reset * 1000), day_left, math.ceil(retry * 1000)}
 """
 SHA = sha1(SCRIPT).hexdigest().encode()
 
