@@ -1,4 +1,4 @@
-"""The RateLimit headers of a gateway answer (IETF draft-ietf-httpapi-ratelimit-headers-10):
+"""The RateLimit headers of a gateway answer (IETF draft-ietf-httpapi-ratelimit-headers-11):
 ``RateLimit-Policy`` names each policy with its quota ``q`` per window ``w`` seconds, and
 ``RateLimit`` says, per policy, what remains (``r``) and in how many seconds it resets
 (``t``). Both are lists of structured-field items (RFC 9651): a string or token, then
