@@ -9,7 +9,12 @@ Starts, each as its own process on 127.0.0.1:
 (b) nginx as a plain keep-alive reverse proxy to it, if /usr/sbin/nginx exists,
 (c) tenantgate (uvicorn, one worker, uvloop + httptools, temp SQLite) with a tenant whose app
     points at the upstream, called with a valid token,
-(d) a no-op Starlette endpoint on the same stack as (c): the ceiling for (c).
+(d) a no-op Starlette endpoint on the same stack as (c): the ceiling for (c),
+(e) the gateway of (c) called by a second API user that holds a read-only role and has a rate
+    limit and a daily quota, counted in memory (limits it never reaches: every request is
+    read, checked and counted, none refused),
+(f) the same on a second tenantgate whose limits are counted in Redis (TENANTGATE_REDIS_URL,
+    default redis://127.0.0.1:6379/0, or --redis URL; skipped if nothing listens there).
 
 The server under test is pinned to CPU 0 and the load generator to CPU 1 (the upstream shares
 CPU 1 while it is behind a proxy). Each case is measured twice: throughput with
@@ -152,6 +157,7 @@ class Tenantgate:
     gateway_url: str
     token: str
     form: str
+    tenant_id: str = ""
 
 
 def start_tenantgate(procs: Processes, tmp: Path, upstream: int, **settings: str) -> Tenantgate:
@@ -196,7 +202,53 @@ def start_tenantgate(procs: Processes, tmp: Path, upstream: int, **settings: str
         }
     token = httpx.post(f"http://127.0.0.1:{port}/v1/token", data=form).raise_for_status().json()
     url = token["urls"]["apps"]["sdmo"]["graphQL"].replace("https://", "http://")
-    return Tenantgate(port, url, token["access_token"], urlencode(form))
+    return Tenantgate(port, url, token["access_token"], urlencode(form), tenant_id)
+
+
+READ_ONLY = {"grants": [{"app": "sdmo", "operations": ["query"], "fields": ["items"]}]}
+# Limits the benchmark never reaches, so that every request is counted and none refused.
+UNREACHED = {
+    "rate_limit": {"requests_per_minute": 1_000_000, "burst": 1_000_000},
+    "daily_quota": 1_000_000_000,
+}
+
+
+def limited_token(node: Tenantgate) -> str:
+    """A second application of the node's tenant whose API user holds a read-only role (the
+    query's root field) and has a rate limit and a daily quota; its access token."""
+    import httpx
+
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{node.port}", headers=admin, timeout=30) as http:
+        application = http.post("/admin/v1/applications", json={"name": "bench limited"})
+        created = application.raise_for_status().json()
+        tenant = f"/admin/v1/tenants/{node.tenant_id}"
+        http.put(f"{tenant}/roles/bench-reader", json=READ_ONLY).raise_for_status()
+        user = {"first_name": "Bench", "last_name": "Limited", "roles": ["bench-reader"]}
+        http.put(
+            f"{tenant}/api-users/{created['application_id']}", json={**user, **UNREACHED}
+        ).raise_for_status()
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+            "scope": f"tenantid:{node.tenant_id}",
+        }
+    issued = httpx.post(f"http://127.0.0.1:{node.port}/v1/token", data=form).raise_for_status()
+    token: str = issued.json()["access_token"]
+    return token
+
+
+def redis_listening(url: str) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -296,6 +348,16 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
         wait_port(upstream_port)
         node = start_tenantgate(procs, tmp, upstream_port)
         gateway_url, token = node.gateway_url, node.token
+        shared = None
+        if redis_listening(args.redis):
+            (tmp / "redis").mkdir()
+            shared = start_tenantgate(
+                procs,
+                tmp / "redis",
+                upstream_port,
+                TENANTGATE_REDIS_URL=args.redis,
+                TENANTGATE_REDIS_PREFIX=f"tenantgate-bench-{os.getpid()}:",
+            )
         noop_port = free_port()
         procs.start(uvicorn_argv("gateway:noop_app", noop_port, "--app-dir", str(HERE)), SERVER_CPU)
         wait_port(noop_port)
@@ -307,7 +369,14 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
                 f"http://127.0.0.1:{noop_port}/v1/fwd/cluster-bench/sdmo/api",
                 token,
             ),
+            "(e) gateway, role + rate limit (memory)": (gateway_url, limited_token(node)),
+            "(f) gateway, role + rate limit (Redis)": None,
         }
+        if shared is not None:
+            cases["(f) gateway, role + rate limit (Redis)"] = (
+                shared.gateway_url,
+                limited_token(shared),
+            )
         if os.path.exists("/usr/sbin/nginx"):
             _, nginx_port = start_nginx(procs, tmp, upstream_port)
             cases["(b) nginx proxy"] = (f"http://127.0.0.1:{nginx_port}/graphql", None)
@@ -330,7 +399,8 @@ def table(results: dict[str, Case | None], connections: int) -> str:
     ]
     for name, case in results.items():
         if case is None:
-            lines.append(f"| {name} | skipped: /usr/sbin/nginx absent | | | | | |")
+            missing = "/usr/sbin/nginx absent" if name.startswith("(b)") else "no Redis"
+            lines.append(f"| {name} | skipped: {missing} | | | | | |")
             continue
         r, u = case.loaded, case.unloaded
         lines.append(
@@ -350,6 +420,15 @@ def table(results: dict[str, Case | None], connections: int) -> str:
             f"- gateway p99, 1 connection: {gateway.unloaded.p99_ms:.2f} ms; "
             f"{connections} connections: {gateway.loaded.p99_ms:.2f} ms (target < 10 ms)",
         ]
+    for key in ("(e)", "(f)"):
+        limited = next((c for n, c in results.items() if n.startswith(key)), None)
+        if gateway and limited:
+            added = limited.unloaded.p50_ms - gateway.unloaded.p50_ms
+            lines.append(
+                f"- {key} / (c) throughput: {limited.loaded.rps / gateway.loaded.rps:.0%} "
+                f"(target >= 85%); p50 added over (c), 1 connection: {added:.3f} ms "
+                "(target < 0.1 ms)"
+            )
     return "\n".join(lines)
 
 
@@ -437,6 +516,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--clients", action="store_true", help="compare upstream HTTP clients instead"
+    )
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("TENANTGATE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="the Redis of case (f)",
     )
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
