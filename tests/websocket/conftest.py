@@ -69,7 +69,7 @@ def serving(settings: Settings, services: Services) -> Iterator[int]:
 @contextmanager
 def serving_app(app: ASGIApp) -> Iterator[int]:
     """``app`` served by uvicorn in a thread on a free port of 127.0.0.1; the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", loop="asyncio", lifespan="on")

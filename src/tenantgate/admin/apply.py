@@ -38,7 +38,9 @@ class StepOut(BaseModel):
     line: str
 
 
-class SecretOut(BaseModel):
+class NewApplicationSecretOut(BaseModel):
+    """A secret made for an application the apply created: shown once."""
+
     application_id: str
     client_id: str
     name: str
@@ -51,7 +53,7 @@ class PlanOut(BaseModel):
     steps: list[StepOut]
     summary: dict[str, int]
     applied: int
-    secrets: list[SecretOut]
+    secrets: list[NewApplicationSecretOut]
 
 
 class ProblemOut(BaseModel):
