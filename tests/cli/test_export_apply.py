@@ -51,7 +51,9 @@ def test_the_demo_database_exports_and_plans_nothing(tmp_path, home):
     exported = tg(tmp_path, home, "export")
     assert exported.returncode == 0, exported.stderr
     document = yaml.safe_load(exported.stdout)
-    assert [a["name"] for a in document["applications"]] == ["Demo integration"]
+    names = [a["name"] for a in document["applications"]]
+    assert names == ["Demo integration", "Demo read-only integration"]
+    assert "sdmo-reader" in str(document["tenants"][0].get("roles"))
     assert "tgs_" not in exported.stdout
     assert set(document["tenants"][0]["apps"]) == {"sdmo", "shopfloor"}
 

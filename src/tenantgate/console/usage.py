@@ -7,7 +7,7 @@ and every tenant."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from starlette.responses import Response
@@ -17,7 +17,8 @@ from tenantgate.console import developer, tenants
 from tenantgate.console.accounts import DEVELOPER, OPERATOR, TENANT_ADMIN
 from tenantgate.console.charts import _nice
 from tenantgate.console.web import PAGE_SIZE, Call, Console
-from tenantgate.registry.state import RegistryState
+from tenantgate.registry.rates import Allowance
+from tenantgate.services import Services
 from tenantgate.storage.usage import percentiles
 from tenantgate.storage.usage_series import Filter, Point, usage_series, window
 
@@ -69,6 +70,8 @@ class UsageChart:
     p95: float | None
     limit: int | None
     limit_y: float | None
+    link: str | None = None
+    """A page with more about what this chart sums up (an operator's tenant)."""
 
 
 def layout(title: str, points: list[Point], limit: int | None = None) -> UsageChart:
@@ -117,11 +120,17 @@ def _minute(point: Point) -> str:
     return datetime.fromtimestamp(point.minute * 60, UTC).strftime("%H:%M")
 
 
-def rate_limit(state: RegistryState, tenant_id: str, application_id: str) -> int | None:
-    """The API user's current requests-per-minute limit, drawn as a line; ``None``: none (the
-    API user record has no such limit yet, or this one sets none)."""
-    record = state.api_user(tenant_id, application_id)
-    return getattr(record, "requests_per_minute", None)
+def rate_limit(services: Services, tenant_id: str, application_id: str) -> int | None:
+    """The requests-per-minute limit the gateway applies to this API user now (its own, else
+    the operator's default), drawn as a line; ``None``: it has none."""
+    record = services.state.api_user(tenant_id, application_id)
+    if record is None:
+        return None
+    settings = services.settings
+    defaults = Allowance(
+        settings.rate_limit_per_minute, settings.rate_limit_burst, settings.daily_quota
+    )
+    return record.allowance.over(defaults).per_minute
 
 
 async def _chart(call: Call, title: str, where: Filter, limit: int | None = None) -> UsageChart:
@@ -130,16 +139,19 @@ async def _chart(call: Call, title: str, where: Filter, limit: int | None = None
 
 
 async def gateway_page(call: Call) -> Response:
-    page = await call.services.registry.list_tenants(limit=PAGE_SIZE)
+    """The whole gateway, then a page of tenants at a time (the pager goes on), each linked
+    to its own page with a chart per application."""
+    page = await call.services.registry.list_tenants(cursor=call.cursor, limit=PAGE_SIZE)
     charts = [await _chart(call, "The whole gateway", Filter())]
     for tenant in page.items:
-        charts.append(await _chart(call, tenant.name, Filter(tenant_id=tenant.tenant_id)))
-    return call.render("usage.html", heading="Gateway usage", back=None, charts=charts)
+        chart = await _chart(call, tenant.name, Filter(tenant_id=tenant.tenant_id))
+        charts.append(replace(chart, link=f"/tenants/{tenant.tenant_id}/usage"))
+    return call.render("usage.html", heading="Gateway usage", back=None, charts=charts, page=page)
 
 
 async def application_page(call: Call) -> Response:
     application = await developer._mine(call)
-    registry, state = call.services.registry, call.services.state
+    registry = call.services.registry
     users = await registry.list_api_users(
         application_id=application.application_id, limit=PAGE_SIZE
     )
@@ -147,7 +159,7 @@ async def application_page(call: Call) -> Response:
     charts = []
     for user in users.items:
         where = Filter(tenant_id=user.tenant_id, application_id=application.application_id)
-        limit = rate_limit(state, user.tenant_id, application.application_id)
+        limit = rate_limit(call.services, user.tenant_id, application.application_id)
         title = f"On {names.get(user.tenant_id, user.tenant_id)}"
         charts.append(await _chart(call, title, where, limit))
     heading = f"Usage of {application.name}"
@@ -164,13 +176,13 @@ async def _tenant_names(call: Call, tenant_ids: list[str]) -> dict[str, str]:
 
 async def tenant_page(call: Call) -> Response:
     tenant = await tenants._mine(call)
-    registry, state = call.services.registry, call.services.state
+    registry = call.services.registry
     users = await registry.list_api_users(tenant_id=tenant.tenant_id, limit=PAGE_SIZE)
     names = await registry.application_names([u.application_id for u in users.items])
     charts = []
     for user in users.items:
         where = Filter(tenant_id=tenant.tenant_id, application_id=user.application_id)
-        limit = rate_limit(state, tenant.tenant_id, user.application_id)
+        limit = rate_limit(call.services, tenant.tenant_id, user.application_id)
         title = names.get(user.application_id, user.application_id)
         charts.append(await _chart(call, title, where, limit))
     back = (f"/tenants/{tenant.tenant_id}", tenant.name)
