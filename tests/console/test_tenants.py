@@ -155,3 +155,37 @@ async def test_accepting_the_same_application_twice_is_a_conflict(
     )
     assert again.status_code == 409
     assert "already has an API user" in again.text
+
+
+async def test_a_tenant_admin_sets_limits_and_the_gateway_applies_them(
+    tenant_admin, tenant, application, services
+):
+    view, _ = application
+    await accept(tenant_admin, tenant, view.application_id, None)
+    base = f"/console/tenants/{tenant.tenant_id}/api-users/{view.application_id}"
+    page = await tenant_admin.get(base)
+    assert "Requests a minute" in page.text and "the operator's default a minute" in page.text
+    form = {"first_name": "Acme sync", "last_name": "API user", "scope": "all"}
+
+    saved = await tenant_admin.submit(
+        base, {**form, "requests_per_minute": "120", "burst": "", "daily_quota": "5,000"}
+    )
+
+    assert saved.status_code == 303, saved.text
+    user = await services.registry.get_api_user(tenant.tenant_id, view.application_id)
+    assert (user.rate_limit, user.daily_quota) == ({"requests_per_minute": 120}, 5000)
+    record = services.state.api_user(tenant.tenant_id, view.application_id)
+    assert (record.allowance.per_minute, record.allowance.daily) == (120, 5000)
+    page = await tenant_admin.get(base)
+    assert "120 a minute" in page.text and "5000 a day" in page.text
+
+    await tenant_admin.get(base)
+    refused = await tenant_admin.submit(base, {**form, "requests_per_minute": "-3"})
+    assert refused.status_code == 400 and "a whole number from 1" in refused.text
+    await tenant_admin.get(base)
+    cleared = await tenant_admin.submit(
+        base, {**form, "requests_per_minute": "", "burst": "", "daily_quota": ""}
+    )
+    assert cleared.status_code == 303
+    user = await services.registry.get_api_user(tenant.tenant_id, view.application_id)
+    assert (user.rate_limit, user.daily_quota) == (None, None)

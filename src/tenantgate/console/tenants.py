@@ -4,6 +4,8 @@ disable or delete refuses live tokens at once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -12,6 +14,7 @@ from tenantgate.console.errors import Conflict, InvalidInput, NotFound
 from tenantgate.console.role_choice import chosen_roles, tenant_role_names
 from tenantgate.console.web import PAGE_SIZE, Call, Console
 from tenantgate.registry import rules
+from tenantgate.registry.rates import Allowance
 from tenantgate.registry.views import ApiUserView, ApplicationView, TenantView
 
 ROLES = (TENANT_ADMIN, OPERATOR)
@@ -164,6 +167,14 @@ async def create_api_user(call: Call) -> Response:
 
 async def api_user_page(call: Call) -> Response:
     tenant, user = await _api_user(call)
+    settings = call.services.settings
+
+    def limit_value(name: str, stored: int | None) -> str:
+        """What the form shows: what was typed, on a form sent back, else what is stored."""
+        if call.form is not None and name in call.form:
+            return call.value(name)
+        return "" if stored is None else str(stored)
+
     return call.render(
         "api_user.html",
         tenant=tenant,
@@ -172,6 +183,10 @@ async def api_user_page(call: Call) -> Response:
         chosen=_chosen_apps(call) if call.form is not None else user.apps,
         roles=await tenant_role_names(call, tenant.tenant_id),
         held=chosen_roles(call, user.roles),
+        limit_value=limit_value,
+        defaults=Allowance(
+            settings.rate_limit_per_minute, settings.rate_limit_burst, settings.daily_quota
+        ),
     )
 
 
@@ -186,8 +201,30 @@ async def update_api_user(call: Call) -> Response:
         enabled=user.enabled,
         apps=_chosen_apps(call),
         roles=chosen_roles(call, user.roles),
+        **_limits(call),
     )
     return call.redirect(_api_user_path(user), notice="api-user-updated")
+
+
+def _limits(call: Call) -> dict[str, Any]:
+    """The form's limits, each empty field the operator's default; a form without them keeps
+    what the API user has."""
+    if call.form is None or "requests_per_minute" not in call.form:
+        return {}
+    per_minute, burst = _count(call, "requests_per_minute"), _count(call, "burst")
+    rate = {"requests_per_minute": per_minute, "burst": burst}
+    given = {name: value for name, value in rate.items() if value is not None}
+    return {"rate_limit": given or None, "daily_quota": _count(call, "daily_quota")}
+
+
+def _count(call: Call, name: str) -> int | None:
+    text = call.value(name).replace(",", "").replace("_", "")
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) <= 10**9:
+        label = name.replace("_", " ")
+        raise InvalidInput(f"{label.capitalize()}: a whole number from 1 to 1,000,000,000.")
+    return int(text)
 
 
 async def enable_api_user(call: Call) -> Response:
