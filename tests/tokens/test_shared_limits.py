@@ -17,7 +17,7 @@ import pytest
 import structlog
 from redis.asyncio import Redis
 
-from tenantgate.tokens.ratelimit import RETRY_INTERVAL
+from tenantgate.fallback import RETRY_INTERVAL
 from tests import factories as f
 from tests.conftest import ManualClock
 from tests.tokens.calls import assert_oauth_error

@@ -10,8 +10,9 @@ per UTC day. A request is counted only if both allow it.
 Counting is in this node's memory, or in Redis for the whole deployment
 (:mod:`tenantgate.gateway.redis_rates`: both checks in one Lua script, one round trip). A
 node that cannot reach Redis within ``TENANTGATE_REDIS_TIMEOUT`` counts in its own memory
-instead, never failing the request, and asks Redis again every :data:`RETRY_INTERVAL`
-seconds: while it does, a caller gets that node's limits on top of the shared ones."""
+instead, never failing the request, and asks Redis again every few seconds
+(:mod:`tenantgate.fallback`): while it does, a caller gets that node's limits on top of the
+shared ones."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ from typing import Protocol
 import structlog
 
 from tenantgate.clock import Clock
+from tenantgate.fallback import Fallback
 from tenantgate.registry.rates import Allowance
 from tenantgate.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 DAY = 86_400
-RETRY_INTERVAL = 2.0
 MAX_KEYS = 200_000
 
 
@@ -122,20 +123,24 @@ class RateLimiter:
         self._clock = clock
         self._local = LocalRates()
         self._shared = shared
-        self._failing: str | None = None
-        self._retry_at = 0.0
+        self._fallback = Fallback(
+            clock,
+            shared.where if shared else "",
+            down="gateway_rate_limits_per_node",
+            up="gateway_rate_limits_shared_again",
+        )
         self._allowances: dict[Allowance, tuple[Allowance, bytes] | None] = {}
 
     @property
     def shared(self) -> bool:
-        return self._shared is not None and self._failing is None
+        return self._shared is not None and not self._fallback.failing
 
     async def open(self) -> None:
         if self._shared is not None:
             try:
                 await self._shared.ping()
             except SharedUnavailable as error:
-                self._failed(str(error))
+                self._fallback.failed(str(error))
         where = self._shared.where if self._shared else None
         log.info("gateway_rate_limits", shared=self.shared, redis=where)
 
@@ -157,36 +162,15 @@ class RateLimiter:
 
     async def take(self, key: str, allowance: Allowance) -> Outcome:
         now = self._clock()
-        if self._shared is not None and self._may_ask(now):
+        if self._shared is not None and self._fallback.may_ask(now):
             try:
                 outcome = await self._shared.take(key, allowance, now)
             except SharedUnavailable as error:
-                self._failed(str(error))
+                self._fallback.failed(str(error))
             else:
-                self._recovered()
+                self._fallback.recovered()
                 return outcome
         return self._local.take(key, allowance, now)
-
-    def _may_ask(self, now: float) -> bool:
-        if self._failing is None:
-            return True
-        if now < self._retry_at:
-            return False
-        self._retry_at = now + RETRY_INTERVAL
-        return True
-
-    def _failed(self, why: str) -> None:
-        self._retry_at = self._clock() + RETRY_INTERVAL
-        if self._failing is None:
-            assert self._shared is not None
-            log.warning("gateway_rate_limits_per_node", redis=self._shared.where, reason=why)
-        self._failing = why
-
-    def _recovered(self) -> None:
-        if self._failing is not None:
-            assert self._shared is not None
-            log.info("gateway_rate_limits_shared_again", redis=self._shared.where)
-            self._failing = None
 
 
 def policy_field(allowance: Allowance) -> bytes:

@@ -31,6 +31,7 @@ from typing import Protocol
 import structlog
 
 from tenantgate.clock import Clock
+from tenantgate.fallback import Fallback
 from tenantgate.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -38,7 +39,6 @@ log = structlog.get_logger(__name__)
 Counter = tuple[str, int]
 """A window's key and its limit."""
 
-RETRY_INTERVAL = 2.0
 """Seconds a node counts on its own after Redis failed before it asks Redis again."""
 
 
@@ -113,7 +113,8 @@ class LocalWindows:
 class FailureLimiter:
     """The policy over this node's windows, or over shared ones with this node's as the
     fallback while the shared store is unavailable (logged once per episode, counted in
-    ``tenantgate_limiter_fallback``; tried again every :data:`RETRY_INTERVAL` seconds)."""
+    ``tenantgate_limiter_fallback``; tried again every
+    few seconds, :mod:`tenantgate.fallback`)."""
 
     def __init__(
         self,
@@ -128,13 +129,18 @@ class FailureLimiter:
         self._local = LocalWindows(policy.window)
         self._shared = shared
         self._metrics = metrics or Metrics()
-        self._failing: str | None = None
-        self._retry_at = 0.0
+        self._fallback = Fallback(
+            clock,
+            shared.where if shared else "",
+            down="failure_limits_per_node",
+            up="failure_limits_shared_again",
+            on_change=lambda shared: self._metrics.limiter_shared.set(1 if shared else 0),
+        )
 
     @property
     def shared(self) -> bool:
         """Whether the limits hold for the whole deployment right now."""
-        return self._shared is not None and self._failing is None
+        return self._shared is not None and not self._fallback.failing
 
     async def open(self) -> None:
         """Say which limits are in force; with Redis, try it once now."""
@@ -142,7 +148,7 @@ class FailureLimiter:
             try:
                 await self._shared.ping()
             except SharedUnavailable as error:
-                self._failed(str(error))
+                self._fallback.failed(str(error))
         where = self._shared.where if self._shared else None
         log.info("failure_limits", shared=self.shared, redis=where, **self._numbers())
         self._metrics.limiter_shared.set(1 if self.shared else 0)
@@ -157,13 +163,13 @@ class FailureLimiter:
             return None
         counters = self._policy.counters(client_id, address)
         now = self._clock()
-        if self._shared is not None and self._may_ask(now):
+        if self._shared is not None and self._fallback.may_ask(now):
             try:
                 wait = await self._shared.wait(counters, now)
             except SharedUnavailable as error:
-                self._failed(str(error))
+                self._fallback.failed(str(error))
             else:
-                self._recovered()
+                self._fallback.recovered()
                 return _seconds(wait)
         if self._shared is not None:
             self._metrics.limiter_fallback.inc()
@@ -175,41 +181,16 @@ class FailureLimiter:
         self._local.add(counters, now)
         if self._shared is None:
             return
-        if not self._may_ask(now):
+        if not self._fallback.may_ask(now):
             self._metrics.limiter_fallback.inc()
             return
         try:
             await self._shared.add(counters, now)
         except SharedUnavailable as error:
-            self._failed(str(error))
+            self._fallback.failed(str(error))
             self._metrics.limiter_fallback.inc()
         else:
-            self._recovered()
-
-    def _may_ask(self, now: float) -> bool:
-        """Always while Redis answers; once it failed, one request per interval tries it
-        (the others count here meanwhile, rather than each waiting for a timeout)."""
-        if self._failing is None:
-            return True
-        if now < self._retry_at:
-            return False
-        self._retry_at = now + RETRY_INTERVAL
-        return True
-
-    def _failed(self, why: str) -> None:
-        self._retry_at = self._clock() + RETRY_INTERVAL
-        if self._failing is None:
-            assert self._shared is not None
-            log.warning("failure_limits_per_node", redis=self._shared.where, reason=why)
-            self._metrics.limiter_shared.set(0)
-        self._failing = why
-
-    def _recovered(self) -> None:
-        if self._failing is not None:
-            assert self._shared is not None
-            log.info("failure_limits_shared_again", redis=self._shared.where, was=self._failing)
-            self._metrics.limiter_shared.set(1)
-            self._failing = None
+            self._fallback.recovered()
 
     def _numbers(self) -> dict[str, float]:
         p = self._policy
