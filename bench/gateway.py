@@ -13,12 +13,13 @@ Starts, each as its own process on 127.0.0.1:
 (e) the gateway of (c) called by a second API user that holds a read-only role and has a rate
     limit and a daily quota, counted in memory (limits it never reaches: every request is
     read, checked and counted, none refused),
-(f) the same on a second tenantgate whose limits are counted in Redis (TENANTGATE_REDIS_URL,
-    default redis://127.0.0.1:6379/0, or --redis URL; skipped if nothing listens there).
+(f) the same on a second tenantgate whose limits are counted in Redis: a redis-server of the
+    benchmark's own, on the load's CPU (as a deployment's Redis has CPUs other than the
+    gateway's), or the one --redis URL names; skipped if there is neither.
 
 The server under test is pinned to CPU 0 and the load generator to CPU 1 (the upstream shares
-CPU 1 while it is behind a proxy). Each case is measured twice: throughput with
-``--connections`` keep-alive connections, then latency with one connection. With
+CPU 1 while it is behind a proxy, and so does the Redis of (f)). Each case is measured twice:
+throughput with ``--connections`` keep-alive connections, then latency with one connection. With
 ``--rounds N`` the cases run round-robin N times and the median of each figure is shown.
 The load is wrk (POST with a JSON body and the bearer) when installed, else a small asyncio
 keep-alive HTTP/1.1 client. Prints a markdown table. Only the processes started here are
@@ -239,6 +240,15 @@ def limited_token(node: Tenantgate) -> str:
     return token
 
 
+def start_redis(procs: Processes) -> str:
+    """A redis-server of the benchmark's own, keeping nothing on disk, on the load's CPU."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    procs.start([*argv, "--appendonly", "no"], LOAD_CPU, stdout=subprocess.DEVNULL)
+    wait_port(port)
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def redis_listening(url: str) -> bool:
     import socket
     from urllib.parse import urlsplit
@@ -349,7 +359,9 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
         node = start_tenantgate(procs, tmp, upstream_port)
         gateway_url, token = node.gateway_url, node.token
         shared = None
-        if redis_listening(args.redis):
+        if args.redis is None and shutil.which("redis-server"):
+            args.redis = start_redis(procs)
+        if args.redis is not None and redis_listening(args.redis):
             (tmp / "redis").mkdir()
             shared = start_tenantgate(
                 procs,
@@ -519,8 +531,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--redis",
-        default=os.environ.get("TENANTGATE_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        help="the Redis of case (f)",
+        default=os.environ.get("TENANTGATE_REDIS_URL"),
+        help="the Redis of case (f) (default: a redis-server started here)",
     )
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()

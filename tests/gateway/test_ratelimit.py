@@ -1,14 +1,22 @@
-"""The bucket and the daily count, in memory and in Redis (a real one), decide alike; and a
-Redis that goes away is fallen back from, and come back to."""
+"""The bucket and the daily count, in memory and in Redis (a real one), decide alike; requests
+that arrive together share one script call, in their order; and a Redis that goes away, goes
+silent or forgets the script is fallen back from, waited on no longer than the timeout, or
+sent the script again."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import subprocess
+import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
+import redis
 
-from tenantgate.gateway.ratelimit import DAY, LocalRates, RateLimiter, decide
-from tenantgate.gateway.redis_rates import RedisRates, _parse
+from tenantgate.gateway.ratelimit import DAY, LocalRates, RateLimiter, SharedUnavailable, decide
+from tenantgate.gateway.redis_rates import MAX_BATCH, RedisRates, _parse
 from tenantgate.registry.rates import Allowance
 from tests.conftest import ManualClock
 from tests.gateway.upstream import closed_port
@@ -74,3 +82,128 @@ def test_replies_are_read_only_once_they_have_all_arrived():
     assert _parse(bytearray(b"*2\r\n:1\r\n"), 0) is None
     assert _parse(bytearray(b"$5\r\nhel"), 0) is None
     assert _parse(bytearray(b"+OK\r\n"), 0) == ("OK", 5)
+
+
+@contextlib.contextmanager
+def own_redis() -> Iterator[str]:
+    """A Redis of this test's own (its statistics and its script cache are the test's alone),
+    stopped at the end."""
+    port = closed_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_timeout=1)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, "no redis-server"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)
+
+
+def script_calls(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+    finally:
+        client.close()
+
+
+async def test_requests_that_arrive_together_share_one_script_call_and_keep_their_order():
+    allowance = Allowance(per_minute=60, burst=10)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            await shared.ping()
+            outcomes = await asyncio.gather(
+                *(shared.take("k", allowance, START) for _ in range(50))
+            )
+            calls = script_calls(url)
+        finally:
+            await shared.close()
+
+    # The first went alone; the 49 that came while it was on its way, together.
+    assert calls == 2
+    assert [o.allowed for o in outcomes] == [True] * 10 + [False] * 40
+    assert [o.rate_remaining for o in outcomes[:10]] == list(range(9, -1, -1))
+
+
+async def test_a_batch_holds_at_most_max_batch_requests():
+    allowance = Allowance(per_minute=60_000, burst=1_000)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            await shared.ping()
+            count = 1 + 2 * MAX_BATCH + 1
+            outcomes = await asyncio.gather(
+                *(shared.take(f"k{i}", allowance, START) for i in range(count))
+            )
+            calls = script_calls(url)
+        finally:
+            await shared.close()
+
+    assert all(o.allowed for o in outcomes)
+    assert calls == 1 + 3  # the first alone, then 2 * MAX_BATCH + 1 in three
+
+
+async def test_a_redis_that_forgot_the_script_is_sent_it_whole():
+    allowance = Allowance(per_minute=60, burst=2)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            assert (await shared.take("k", allowance, START)).allowed
+            client = redis.Redis.from_url(url)
+            client.script_flush()
+            client.close()
+            after = [await shared.take("k", allowance, START) for _ in range(2)]
+        finally:
+            await shared.close()
+
+    assert [o.allowed for o in after] == [True, False]
+
+
+async def test_a_redis_that_never_answers_fails_the_whole_batch_within_the_timeout():
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    shared = RedisRates(f"redis://127.0.0.1:{port}/0", prefix="t:", timeout=0.2)
+    allowance = Allowance(per_minute=60, burst=2)
+    try:
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(shared.take("k", allowance, START) for _ in range(5)), return_exceptions=True
+        )
+        took = time.monotonic() - started
+    finally:
+        await shared.close()
+        for writer in held:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+
+    assert all(isinstance(r, SharedUnavailable) for r in results), results
+    assert 0.2 <= took < 0.2 + 0.5
