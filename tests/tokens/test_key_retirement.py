@@ -89,3 +89,41 @@ async def test_time_claims_are_bounded_whatever_the_signature(server):
     assert await is_active(client, long_within_leeway)
     assert not await is_active(client, from_the_future)
     assert await is_active(client, slightly_ahead)
+
+
+async def test_a_load_that_read_before_a_rotation_never_puts_the_retired_key_back(server):
+    """A poll of the change feed that read the keys just before a rotation committed, and is
+    slow to finish, must not publish after the rotation's own load."""
+    services, client = await server()
+    ring = services.keys
+    real_read = ring._read
+    slow = asyncio.Event()
+    reads = 0
+
+    async def read_then_wait():  # the real read; the first one then waits for the test
+        nonlocal reads
+        reads += 1
+        rows = await real_read()
+        if reads == 1:
+            await slow.wait()
+        return rows
+
+    ring._read = read_then_wait  # type: ignore[method-assign]
+    old = ring.signing
+    assert old is not None
+    early = asyncio.create_task(ring.load())
+    while reads == 0:
+        await asyncio.sleep(0)
+    rotation = asyncio.create_task(ring.rotate("test"))
+    while old.kid in {r.kid for r in await real_read() if r.retired_at is None}:
+        await asyncio.sleep(0.01)  # until the rotation has committed
+    # Time for a load that did not wait its turn to read the new keys and publish them.
+    await asyncio.sleep(0.05)
+    slow.set()
+    await early
+    kid = await rotation
+
+    assert ring.signing is not None and ring.signing.kid == kid
+    setup = await f.accepted_setup(client)
+    token = (await f.get_token(client, setup))["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == kid

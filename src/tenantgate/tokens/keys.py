@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -86,14 +87,23 @@ class KeyRing:
         self.signing: SigningKey | None = None
         self.jwks: dict[str, Any] = {"keys": []}
         self._task: asyncio.Task[None] | None = None
+        self._loading = asyncio.Lock()
 
     async def load(self) -> None:
+        """Reads the keys and publishes them. Loads take turns (a rotation here, the change
+        feed's poll and its notifications each load): one that read before a rotation
+        committed would otherwise publish after the load that followed the rotation, and put
+        the retired key back to signing tokens that every verifier then refuses."""
+        async with self._loading:
+            rows = await self._read()
+            now = self._clock()
+            self._publish(
+                {r.kid: self._unseal(r) for r in rows if not self._expired(r.retired_at, now)}
+            )
+
+    async def _read(self) -> Sequence[m.SigningKey]:
         async with self._db.session() as session:
-            rows = (await session.scalars(select(m.SigningKey))).all()
-        now = self._clock()
-        self._publish(
-            {r.kid: self._unseal(r) for r in rows if not self._expired(r.retired_at, now)}
-        )
+            return (await session.scalars(select(m.SigningKey))).all()
 
     def drop_expired(self) -> float | None:
         """Forget the retired keys whose tokens have all expired; the seconds until the next
