@@ -1,16 +1,30 @@
 """Usage in the console: a developer sees their application on each tenant that accepted it, a
 tenant admin each application on their tenant, an operator the whole gateway; each as a chart of
-the last hour, with the API user's rate limit drawn across when it has one."""
+the last hour with the API user's rate limit drawn across, and of the last 14 days with its
+daily quota drawn across, when it has one."""
 
 from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from tenantgate.console import usage
 from tenantgate.console.web import PAGE_SIZE
+from tenantgate.storage.usage import UsageTally
 from tenantgate.storage.usage_series import Point
+from tests.conftest import ManualClock
 
 NAMES = ("Customer one", "Customer two")
+DAY = 86400
+
+
+@pytest.fixture
+def settings(settings, request):
+    """The console's settings, with the operator's defaults a test asks for (indirectly)."""
+    return settings.model_copy(update=getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -121,3 +135,122 @@ def test_the_scale_reaches_the_limit():
     assert chart.peak >= 400
     assert chart.limit_y is not None and chart.top <= chart.limit_y < chart.plot_bottom
     assert usage.layout("x", points).limit_y is None
+
+
+async def _days_ago(services, days, tenant_id, application_id, requests):
+    """Gateway traffic of ``days`` days ago, counted and written as a node does."""
+    tally = UsageTally(services.batch, ManualClock(time.time() - days * DAY))
+    for _ in range(requests):
+        tally.record(tenant_id, application_id, "sdmo", 200, None, 0.01)
+    tally.flush(everything=True)
+    await services.batch.drain()
+
+
+def day_charts(html):
+    """Each per-day chart's SVG, by the title of its card."""
+    cards = re.findall(r"<h2>(.*?)</h2>\s*(.*?)</section>", html, re.S)
+    found = {}
+    for title, body in cards:
+        figure = re.search(r'<figure class="chart per-day">.*?</figure>', body, re.S)
+        if figure:
+            found[title] = ET.fromstring(figure.group(0)).find("svg")
+    return found
+
+
+def scale(svg):
+    """The plot's top and bottom, and the count its top stands for."""
+    top = float(svg.find("line[@class='grid']").get("y1"))
+    bottom = float(svg.find("line[@class='axis']").get("y1"))
+    peak = re.search(r"the scale reaches ([\d,]+)", svg.get("aria-label")).group(1)
+    return top, bottom, int(peak.replace(",", ""))
+
+
+def quota_share(svg):
+    """How far up the scale the daily-quota line is drawn (1: its top); ``None``: no line."""
+    line = svg.find("g[@class='limit-line']/line[@class='limit']")
+    if line is None:
+        return None
+    top, bottom, peak = scale(svg)
+    return (bottom - float(line.get("y1"))) / (bottom - top) * peak
+
+
+def bar_heights(svg):
+    """Each drawn day's requests, read back from its bars' heights against the scale."""
+    top, bottom, peak = scale(svg)
+    return [
+        round(sum(float(r.get("height")) for r in g.findall("rect")) / (bottom - top) * peak)
+        for g in svg.findall("g")
+        if g.get("class") is None
+    ]
+
+
+async def test_the_daily_quota_is_drawn_across_the_days(developer, accepted, services):
+    application, tenants = accepted
+    await services.registry.put_api_user(
+        tenants[0].tenant_id,
+        application.application_id,
+        "test",
+        first_name="A",
+        last_name="B",
+        daily_quota=2500,
+    )
+    await _days_ago(services, 3, tenants[0].tenant_id, application.application_id, 40)
+
+    page = await developer.get(f"/console/apps/{application.application_id}/usage")
+
+    charts = day_charts(page.text)
+    quota, none = charts["On Customer one"], charts["On Customer two"]
+    assert quota_share(quota) == pytest.approx(2500, abs=5)
+    assert scale(quota)[2] >= 2500
+    assert bar_heights(quota) == [pytest.approx(40, abs=1), pytest.approx(3, abs=1)]
+    assert quota.find("g[@class='limit-line']/text").text == "daily quota 2,500"
+    assert "daily quota: 2,500 a day" in quota.get("aria-label")
+    assert "Daily quota: 2,500 a day" in page.text and "Daily quota: none" in page.text
+    assert quota_share(none) is None and "quota" not in none.get("aria-label")
+    assert "43 requests, 1 refused or failed in the last 14 days" in quota.get("aria-label")
+
+
+@pytest.mark.parametrize("settings", [{"daily_quota": 40}], indirect=True, ids=["default"])
+async def test_the_operators_default_quota_applies_to_an_api_user_without_one(
+    operator, accepted, services
+):
+    application, tenants = accepted
+    await services.registry.put_api_user(
+        tenants[1].tenant_id,
+        application.application_id,
+        "test",
+        first_name="A",
+        last_name="B",
+        daily_quota=25,
+    )
+    await _days_ago(services, 1, tenants[0].tenant_id, application.application_id, 45)
+
+    own = await operator.get(f"/console/tenants/{tenants[0].tenant_id}/usage")
+    other = await operator.get(f"/console/tenants/{tenants[1].tenant_id}/usage")
+
+    default = day_charts(own.text)["Acme sync"]
+    assert scale(default)[2] == 50  # the busiest day (45) is over the quota: the scale reaches it
+    assert quota_share(default) == pytest.approx(40, abs=0.1)
+    assert "Daily quota: 40 a day" in own.text
+    assert quota_share(day_charts(other.text)["Acme sync"]) == pytest.approx(25, abs=0.1)
+
+
+def test_the_scale_reaches_the_daily_quota():
+    points = [Point(day * 1440, requests=300, classes=[300, 0, 0, 0]) for day in range(14)]
+
+    chart = usage.layout("x", points, limit=100_000, view=usage.DAYS)
+
+    assert chart.peak >= 100_000 and chart.peak_label == "100k"
+    assert chart.limit_y is not None and chart.top <= chart.limit_y < chart.plot_bottom
+    assert chart.limit_label == "daily quota 100,000"
+    assert chart.limit_text == "Daily quota: 100,000 a day"
+    assert [label for _, label in chart.ticks][:2] == ["01 Jan", "02 Jan"]
+    assert usage.layout("x", points, view=usage.DAYS).limit_text == "Daily quota: none"
+
+
+@pytest.mark.parametrize(
+    ("limit", "label"),
+    [(20, "25"), (5000, "5,000"), (25_000, "25k"), (2_500_000, "2.5M"), (10**9, "1B")],
+)
+def test_the_top_of_the_scale_fits_the_margin(limit, label):
+    assert usage.layout("x", [Point(0)], limit=limit, view=usage.DAYS).peak_label == label

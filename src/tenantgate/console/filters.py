@@ -1,4 +1,4 @@
-"""Jinja filters: how times and app lists read on a console page."""
+"""Jinja filters: how times, counts and app lists read on a console page."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def detail(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def thousands(value: int) -> str:
+    """``100000`` → ``100,000``."""
+    return f"{value:,}"
+
+
 def app_list(apps: list[str] | None) -> str:
     if apps is None:
         return "all apps"
@@ -32,3 +37,4 @@ def install(env: Environment) -> None:
     env.filters["when"] = when
     env.filters["app_list"] = app_list
     env.filters["detail"] = detail
+    env.filters["thousands"] = thousands
