@@ -1,8 +1,9 @@
 """The whole console story in a real browser against a real server: an operator sets up a
 tenant, a developer signs up and registers an application, a tenant admin lets it in for one
 app, the application gets a token that the gateway honours, and when the tenant admin disables
-the API user that same token is refused. Screenshots of the main pages go to a temporary
-folder, or to $TENANTGATE_SCREENSHOT_DIR; refresh the guide's pictures with
+the API user that same token is refused; and an API user's limits, once set on its page, are
+drawn across its usage charts. Screenshots of the main pages go to a temporary folder, or to
+$TENANTGATE_SCREENSHOT_DIR; refresh the guide's pictures with
 
     TENANTGATE_SCREENSHOT_DIR=docs/screenshots python -m pytest tests/console/test_browser.py
 """
@@ -30,6 +31,7 @@ import pytest
 from tenantgate.console.accounts import create_account
 from tenantgate.services import Services
 from tenantgate.settings import Settings
+from tenantgate.storage.usage import UsageTally
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,6 +46,7 @@ ADMIN_TOKEN = "tga_browser-test-admin-token"
 OPERATOR = ("ops@example.com", "operator password 1")
 DEVELOPER = ("dev@example.com", "developer password 1")
 TENANT_ADMIN = ("admin@acme.example", "tenant admin password 1")
+DAY = 86400
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -96,9 +99,12 @@ def _in_a_thread(coroutine_function, *args):  # type: ignore[no-untyped-def]
         return pool.submit(asyncio.run, coroutine_function(*args)).result()
 
 
+def _settings(env: dict[str, str]) -> Settings:
+    return Settings(**{key[len("TENANTGATE_") :].lower(): v for key, v in env.items()})
+
+
 async def _create_operator(env: dict[str, str]) -> None:
-    settings = Settings(**{key[len("TENANTGATE_") :].lower(): v for key, v in env.items()})
-    services = Services.build(settings)
+    services = Services.build(_settings(env))
     await services.open(background=False)
     try:
         await create_account(services, *OPERATOR, "operator", [])
@@ -107,9 +113,10 @@ async def _create_operator(env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The server's settings, which a test may also open its database with."""
     data = tmp_path_factory.mktemp("browser")
-    env = {
+    return {
         "TENANTGATE_DATABASE_URL": f"sqlite+aiosqlite:///{data}/tenantgate.db",
         "TENANTGATE_DATA_DIR": str(data),
         "TENANTGATE_SECRET_KEY": "browser-test-server-secret",
@@ -117,6 +124,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TENANTGATE_CONSOLE_SIGNUP": "true",
         "TENANTGATE_REFAPPS": "false",
     }
+
+
+@pytest.fixture(scope="module")
+def server(server_env: dict[str, str]) -> Iterator[str]:
+    env = server_env
     _in_a_thread(_create_operator, env)
     port = _free_port()
     process = subprocess.Popen(
@@ -329,6 +341,90 @@ def test_the_whole_story_in_a_browser(server: str, upstream: str, screenshots: P
             browser.close()
 
 
+async def _record_usage(
+    env: dict[str, str], tenant_id: str, application_id: str, traffic: list[tuple[int, int, int]]
+) -> None:
+    """Gateway traffic of ``seconds`` ago, ``(seconds, answered, refused)``, counted and written
+    as a node does."""
+    services = Services.build(_settings(env))
+    await services.open(background=False)
+    try:
+        for seconds, answered, refused in traffic:
+            tally = UsageTally(services.batch, lambda at=time.time() - seconds: at)
+            for _ in range(answered):
+                tally.record(tenant_id, application_id, "sdmo", 200, None, 0.01)
+            for _ in range(refused):
+                tally.record(tenant_id, application_id, "sdmo", 429, "RATE_LIMITED", 0.0)
+            tally.flush(everything=True)
+    finally:
+        await services.close()  # writes what the tallies handed over
+
+
+def test_the_limits_are_drawn_across_the_usage_charts(
+    server: str, server_env: dict[str, str], screenshots: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    where = {"name": "Quota Works", "region": "eu", "cluster": "cluster-usage"}
+    tenant_id = str(admin(server, "POST", "/tenants", where)["tenant_id"])
+    admin(server, "PUT", f"/tenants/{tenant_id}/apps/sdmo", {"graphql_url": "http://127.0.0.1:9/"})
+    made = admin(server, "POST", "/applications", {"name": "Shift sync"})
+    application_id = str(made["application_id"])
+    user = f"/tenants/{tenant_id}/api-users/{application_id}"
+    admin(server, "PUT", user, {"first_name": "Shift", "last_name": "Sync"})
+    traffic = [(3 * DAY, 30, 0), (DAY, 42, 6), (600, 12, 2)]
+    _in_a_thread(_record_usage, server_env, tenant_id, application_id, traffic)
+
+    console = server + "/console"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            sign_in(page, console, *OPERATOR)
+
+            # The operator sets the API user's rate limit and daily quota on its page …
+            page.goto(console + user)
+            page.get_by_label("Requests a minute").fill("20")
+            page.get_by_label("Requests a day (UTC)").fill("60")
+            page.get_by_role("button", name="Save").click()
+            expect(page.locator(".notice")).to_have_text("API user updated.")
+
+            # … and sees each drawn across the tenant's charts of it, at its height.
+            page.goto(f"{console}/tenants/{tenant_id}")
+            page.locator("#usage-link").click()
+            minute, day = page.locator("figure.per-minute"), page.locator("figure.per-day")
+            expect(minute.locator(".limit-label")).to_have_text("rate limit 20")
+            expect(minute.locator(".limit-label")).to_be_visible()
+            expect(day.locator(".limit-label")).to_have_text("daily quota 60")
+            expect(day.locator(".limit-label")).to_be_visible()
+            expect(day.locator(".limit-key")).to_have_text("Daily quota: 60 a day")
+            expect(day.locator("g.limit-line > title")).to_have_text(
+                "Daily quota: 60 requests a day"
+            )
+            expect(day.get_by_role("img", name=re.compile("daily quota: 60 a day"))).to_be_visible()
+            assert drawn_at(minute) == pytest.approx(20, rel=0.03)
+            assert drawn_at(day) == pytest.approx(60, rel=0.03)
+            page.screenshot(path=str(screenshots / "usage-limits.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def drawn_at(figure) -> float:  # type: ignore[no-untyped-def]
+    """The count a chart's limit line stands at, read off the scale as the browser drew it."""
+    name = figure.locator("svg").get_attribute("aria-label")
+    peak = int(re.search(r"the scale reaches ([\d,]+)", name).group(1).replace(",", ""))  # type: ignore[union-attr]
+    axis, grid, limit = (
+        figure.locator(f"line.{c}").bounding_box() for c in ("axis", "grid", "limit")
+    )
+    assert limit is not None and axis is not None and grid is not None
+    assert limit["width"] == pytest.approx(axis["width"], rel=0.01)  # across the whole plot
+
+    def middle(box) -> float:  # type: ignore[no-untyped-def]
+        return float(box["y"] + box["height"] / 2)
+
+    return (middle(axis) - middle(limit)) / (middle(axis) - middle(grid)) * peak
+
+
 def sign_in(page, console: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(console + "/")
     page.get_by_label("E-mail").fill(email)
@@ -355,6 +451,18 @@ def request_token(server: str, credentials: Credentials, tenant_id: str) -> http
             "scope": f"tenantid:{tenant_id}",
         },
     )
+
+
+def admin(server: str, method: str, path: str, body: dict[str, object]) -> dict[str, object]:
+    answer = httpx.request(
+        method,
+        f"{server}/admin/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert answer.status_code in (200, 201), answer.text
+    return dict(answer.json())
 
 
 def introspect(server: str, token: str) -> dict[str, object]:

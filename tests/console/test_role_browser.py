@@ -11,34 +11,23 @@ import httpx
 import pytest
 
 from tests.console.test_browser import (
-    ADMIN_TOKEN,
     CHROMIUM,
     CHROMIUM_ARGS,
     OPERATOR,
     Credentials,
+    admin,
     request_token,
     screenshots,
     server,
+    server_env,
     sign_in,
 )
 
-__all__ = ["screenshots", "server"]  # the fixtures, shared with test_browser
+__all__ = ["screenshots", "server", "server_env"]  # the fixtures, shared with test_browser
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent"),
 ]
-
-
-def admin(server: str, method: str, path: str, body: dict[str, object]) -> dict[str, object]:
-    answer = httpx.request(
-        method,
-        f"{server}/admin/v1{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=10,
-    )
-    assert answer.status_code in (200, 201), answer.text
-    return dict(answer.json())
 
 
 def test_a_read_only_role_written_in_the_editor_refuses_a_mutation(
