@@ -105,3 +105,39 @@ async def test_a_new_admin_token_replaces_the_old_one_on_running_nodes(settings)
     finally:
         await second.close()
         await first.close()
+
+
+async def test_a_load_that_read_before_a_reset_never_brings_the_old_admin_token_back(settings):
+    """A poll of the change feed that read the hash just before a reset committed, and is slow
+    to finish, must not put the old hash back after the reset."""
+    unset = settings.model_copy(update={"admin_token": None})
+    node = Services.build(unset)
+    await node.open()
+    try:
+        admin = node.admin_token
+        old = await admin.reset()
+        real_stored = admin._stored
+        slow, reads = asyncio.Event(), 0
+
+        async def read_then_wait(mint: bool) -> str | None:  # the real read, then held back
+            nonlocal reads
+            reads += 1
+            value = await real_stored(mint)
+            await slow.wait()
+            return value
+
+        admin._stored = read_then_wait  # type: ignore[method-assign]
+        early = asyncio.create_task(admin.load())
+        while reads == 0:
+            await asyncio.sleep(0)
+        reset = asyncio.create_task(admin.reset())
+        # A reset that does not wait its turn finishes now; one that does, only after.
+        await asyncio.wait({reset}, timeout=1.0)
+        slow.set()
+        await early
+        new = await reset
+
+        assert admin.matches(new)
+        assert not admin.matches(old)
+    finally:
+        await node.close()

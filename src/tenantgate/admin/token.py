@@ -7,6 +7,7 @@ brings the new hash to every running node."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 
@@ -30,6 +31,10 @@ class AdminToken:
         self._configured = configured
         self._hash: str | None = None
         self._new: str | None = None
+        # Loads and resets take turns: a load that read the hash just before a reset
+        # committed could otherwise put the old hash back after it, and the token the reset
+        # was meant to end would be accepted again here until the next change.
+        self._turns = asyncio.Lock()
 
     def matches(self, token: str | None) -> bool:
         """Whether ``token`` is the admin token, compared in constant time."""
@@ -48,28 +53,30 @@ class AdminToken:
         if self._configured:
             self._hash = sha256_hex(self._configured)
             return
+        async with self._turns:
+            self._hash = await self._stored(mint)
+
+    async def _stored(self, mint: bool) -> str | None:
         async with self._db.begin() as session:
             row = await session.scalar(select(m.ServerState).where(m.ServerState.key == KEY))
-            if row is None and not mint:
-                self._hash = None
-                return
-            if row is None:
+            if row is None and mint:
                 token = "tga_" + secrets.token_urlsafe(32)
                 row = m.ServerState(key=KEY, value=sha256_hex(token))
                 session.add(row)
                 self._new = token
-        self._hash = row.value
+            return None if row is None else row.value
 
     async def reset(self) -> str:
         """A new token in place of the old one, on the audit trail and the change feed."""
         token = "tga_" + secrets.token_urlsafe(32)
-        async with self._db.begin() as session:
-            row = await session.get(m.ServerState, KEY)
-            if row is None:
-                session.add(m.ServerState(key=KEY, value=sha256_hex(token)))
-            else:
-                row.value = sha256_hex(token)
-            session.add(m.AuditEvent(**audit_row("admin_token.reset", "cli", self._clock())))
-            record(session, CHANGE, KEY, self._clock())
-        self._hash = sha256_hex(token)
+        async with self._turns:
+            async with self._db.begin() as session:
+                row = await session.get(m.ServerState, KEY)
+                if row is None:
+                    session.add(m.ServerState(key=KEY, value=sha256_hex(token)))
+                else:
+                    row.value = sha256_hex(token)
+                session.add(m.AuditEvent(**audit_row("admin_token.reset", "cli", self._clock())))
+                record(session, CHANGE, KEY, self._clock())
+            self._hash = sha256_hex(token)
         return token
