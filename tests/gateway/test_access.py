@@ -3,6 +3,8 @@ Every change an operator or a tenant admin makes is in force when their call ret
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jwt
 import pytest
 import structlog.testing
@@ -124,14 +126,39 @@ async def test_deleting_the_api_user_refuses_its_tokens(client, echo_url):
     assert_unauthenticated(await client.get(gateway_url(token), headers=bearer(token)))
 
 
-async def test_suspending_the_tenant_refuses_its_tokens(client, echo_url):
+async def test_suspending_the_tenant_refuses_its_tokens_for_good(client, echo_url):
     setup, token = await token_for(client, echo_apps(echo_url))
+    tenant = f"/admin/v1/tenants/{setup.tenant_id}"
 
-    await client.patch(
-        f"/admin/v1/tenants/{setup.tenant_id}", json={"status": "suspended"}, headers=f.ADMIN
-    )
-
+    await client.patch(tenant, json={"status": "suspended"}, headers=f.ADMIN)
     assert_unauthenticated(await client.get(gateway_url(token), headers=bearer(token)))
+
+    await client.patch(tenant, json={"status": "active"}, headers=f.ADMIN)
+    assert_unauthenticated(await client.get(gateway_url(token), headers=bearer(token)))
+    fresh = await f.get_token(client, setup)
+    assert (await client.get(gateway_url(fresh), headers=bearer(fresh))).status_code == 200
+
+
+async def test_suspending_the_application_refuses_its_tokens_on_every_tenant_for_good(
+    client, echo_url
+):
+    setup, token = await token_for(client, echo_apps(echo_url))
+    other = await f.tenant(client, f.DEFAULT_APPS)
+    await f.accept(client, other["tenant_id"], setup.application_id)
+    elsewhere = await f.get_token(client, replace(setup, tenant_id=other["tenant_id"]))
+    application = f"/admin/v1/applications/{setup.application_id}"
+
+    await client.patch(application, json={"status": "suspended"}, headers=f.ADMIN)
+    await client.patch(application, json={"status": "active"}, headers=f.ADMIN)
+
+    for old in (token, elsewhere):
+        introspected = await client.post(
+            "/v1/token/introspect", data={"token": old["access_token"]}, headers=f.ADMIN
+        )
+        assert introspected.json() == {"active": False}
+    assert_unauthenticated(await client.get(gateway_url(token), headers=bearer(token)))
+    fresh = await f.get_token(client, setup)
+    assert (await client.get(gateway_url(fresh), headers=bearer(fresh))).status_code == 200
 
 
 async def test_an_app_removed_from_the_tenant_is_out_of_reach(client, echo_url):

@@ -2,9 +2,9 @@
 which tenant has which apps, which API user covers what, which token was issued when and by
 which key. It decides the answer the server owes; the state machine compares.
 
-A disable or a delete ends every token of that pair for good, so each pair counts its kills
-(``epochs``) and a token remembers the count it was issued under; a suspension is in force
-only while it lasts."""
+A disable, a delete or a suspension (of the tenant, or of the application) ends every token of
+the pairs it touches for good, so each pair counts its kills (``epochs``) and a token remembers
+the count it was issued under: reactivating brings none back."""
 
 from __future__ import annotations
 
@@ -131,6 +131,12 @@ class Model:
 
     def kill(self, pair: tuple[str, str]) -> None:
         self.epochs[pair] = self.epochs.get(pair, 0) + 1
+
+    def suspend(self, *, tenant_id: str | None = None, application_id: str | None = None) -> None:
+        """Kills every pair of the tenant, or of the application."""
+        for pair in list(self.api_users):
+            if pair[0] == tenant_id or pair[1] == application_id:
+                self.kill(pair)
 
     def allowed_apps(self, tenant_id: str, application_id: str) -> list[str]:
         tenant, user = self.tenants[tenant_id], self.api_users[(tenant_id, application_id)]

@@ -331,6 +331,8 @@ class TokenLifecycle(RuleBasedStateMachine):
         body = {"status": "active" if active else "suspended"}
         response = self.admin("PATCH", f"/applications/{application.application_id}", body)
         assert response.status_code == 200, response.text
+        if application.active and not active:
+            self.model.suspend(application_id=application.application_id)
         application.active = active
 
     def create_a_tenant(self, cluster: str) -> Tenant:
@@ -357,7 +359,10 @@ class TokenLifecycle(RuleBasedStateMachine):
         response = self.admin("PATCH", f"/tenants/{tenant.tenant_id}", body)
         assert response.status_code == 200, response.text
         tenant.cluster = body.get("cluster", tenant.cluster)
-        tenant.active = body.get("status", "active" if tenant.active else "suspended") == "active"
+        active = body.get("status", "active" if tenant.active else "suspended") == "active"
+        if tenant.active and not active:
+            self.model.suspend(tenant_id=tenant.tenant_id)
+        tenant.active = active
 
     def put_api_user(
         self, pair: tuple[str, str], enabled: bool, apps: frozenset[str] | None

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantgate.clock import Clock, Randomness
@@ -189,6 +189,8 @@ class Registry:
                 kind = "application.suspended" if status == "suspended" else "application.activated"
                 work.audit(kind, application_id=application_id)
                 work.changed("application", application_id)
+                if status == "suspended":
+                    await _end_tokens(work, m.ApiUser.application_id == application_id)
         return await self.get_application(application_id)
 
     async def add_secret(
@@ -304,11 +306,14 @@ class Registry:
                 changes["cluster"] = rules.slug(cluster, "cluster")
             if status is not None:
                 changes["status"] = rules.status(status)
+            suspended = changes.get("status") == "suspended" and row.status != "suspended"
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = work.now
             work.audit("tenant.updated", tenant_id=tenant_id, **changes)
             work.changed("tenant", tenant_id)
+            if suspended:
+                await _end_tokens(work, m.ApiUser.tenant_id == tenant_id)
         return await self.get_tenant(tenant_id)
 
     async def put_app(
@@ -662,6 +667,20 @@ class _Work:
         if (entity, key) not in self.changes:
             record(self.session, entity, key, self.now)
             self.changes.append((entity, key))
+
+
+async def _end_tokens(work: _Work, which: ColumnElement[bool]) -> None:
+    """A suspension ends the tokens it stops, for good: the API users' generation moves on,
+    so reactivating the tenant or the application does not bring them back."""
+    moved = await work.session.execute(
+        update(m.ApiUser)
+        .where(which, m.ApiUser.deleted_at.is_(None))
+        .values(generation=m.ApiUser.generation + 1)
+        .returning(m.ApiUser.tenant_id, m.ApiUser.application_id)
+        .execution_options(synchronize_session=False)
+    )
+    for tenant_id, application_id in moved.all():
+        work.changed("api_user", f"{tenant_id}/{application_id}")
 
 
 def _expiring_by(until: float) -> Select[str]:
