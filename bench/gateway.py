@@ -51,6 +51,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import (  # noqa: E402
     LOAD_CPU,
+    NGINX,
     SERVER_CPU,
     Case,
     Processes,
@@ -59,6 +60,7 @@ from harness import (  # noqa: E402
     median_case,
     pin,
     processes,
+    start_nginx,
     uvicorn_argv,
     wait_port,
     wrk,
@@ -112,19 +114,7 @@ def noop_app():  # type: ignore[no-untyped-def]
     return Starlette(routes=[Route("/v1/fwd/{cluster}/{app}/api", noop, methods=["GET", "POST"])])
 
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
+NGINX_PROXY = """
     upstream fixed {{ server 127.0.0.1:{upstream}; keepalive 64; }}
     server {{
         listen 127.0.0.1:{port};
@@ -133,20 +123,14 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }}
-    }}
-}}
-"""
+    }}"""
 
 
-def start_nginx(procs: Processes, tmp: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_proxy(procs: Processes, tmp: Path, upstream: int) -> int:
+    """nginx as a plain keep-alive reverse proxy to the upstream; its port."""
     port = free_port()
-    conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, upstream=upstream, port=port))
-    os.chmod(tmp, 0o777)
-    argv = ["/usr/sbin/nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")]
-    process = procs.start(argv, SERVER_CPU)
-    wait_port(port)
-    return process, port
+    start_nginx(procs, tmp, NGINX_PROXY.format(upstream=upstream, port=port), port, SERVER_CPU)
+    return port
 
 
 @dataclass
@@ -389,8 +373,8 @@ def run(args: argparse.Namespace) -> dict[str, Case | None]:
                 shared.gateway_url,
                 limited_token(shared),
             )
-        if os.path.exists("/usr/sbin/nginx"):
-            _, nginx_port = start_nginx(procs, tmp, upstream_port)
+        if NGINX.exists():
+            nginx_port = start_proxy(procs, tmp, upstream_port)
             cases["(b) nginx proxy"] = (f"http://127.0.0.1:{nginx_port}/graphql", None)
         runs: dict[str, list[Case]] = {case: [] for case in cases}
         for _ in range(args.rounds):

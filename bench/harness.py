@@ -1,5 +1,5 @@
 """What the benchmarks share: ports, pinning, the processes they start (and stop, by PID),
-uvicorn's command line, and wrk."""
+uvicorn's command line, nginx, and wrk."""
 
 from __future__ import annotations
 
@@ -67,6 +67,36 @@ class Processes:
     def stop_all(self) -> None:
         for process in reversed(self.started):
             self.stop(process)
+
+
+NGINX = Path("/usr/sbin/nginx")
+
+
+def start_nginx(procs: Processes, tmp: Path, http: str, port: int, cpu: int) -> None:
+    """nginx in the foreground with ``http`` as its ``http`` block, its pid, logs and temp
+    folders in ``tmp``; returns once it listens on ``port``."""
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"""worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{http}
+}}
+"""
+    )
+    os.chmod(tmp, 0o777)  # nginx's workers run as another user
+    argv = [str(NGINX), "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")]
+    procs.start(argv, cpu)
+    wait_port(port)
 
 
 def uvicorn_argv(target: str, port: int, *extra: str) -> list[str]:

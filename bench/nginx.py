@@ -37,18 +37,19 @@ sys.path.insert(0, str(HERE))
 
 from harness import (  # noqa: E402
     LOAD_CPU,
+    NGINX,
     Case,
     Processes,
     free_port,
     median_case,
     processes,
+    start_nginx,
     wait_port,
     wrk,
 )
 
 from gateway import QUERY, start_tenantgate  # noqa: E402
 
-NGINX = Path("/usr/sbin/nginx")
 CONF = HERE.parent / "deploy" / "nginx.conf"
 
 TOKEN_LUA = """
@@ -64,7 +65,7 @@ wrk.headers["Authorization"] = "Bearer {token}"
 """
 
 
-def start_nginx(procs: Processes, tmp: Path, node: int) -> int:
+def start_proxy(procs: Processes, tmp: Path, node: int) -> int:
     """deploy/nginx.conf with one server (the node) and a loopback listen address, included
     from a minimal main configuration whose pid, logs and temp folders are in ``tmp``."""
     site = CONF.read_text()
@@ -79,28 +80,7 @@ def start_nginx(procs: Processes, tmp: Path, node: int) -> int:
     if count != 1:
         raise SystemExit("deploy/nginx.conf no longer listens as this bench expects")
     (tmp / "tenantgate.conf").write_text(site)
-    main = tmp / "nginx.conf"
-    main.write_text(
-        f"""worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/tenantgate.conf;
-}}
-"""
-    )
-    os.chmod(tmp, 0o777)
-    argv = [str(NGINX), "-p", str(tmp), "-c", str(main), "-e", str(tmp / "nginx-error.log")]
-    procs.start(argv, LOAD_CPU)
-    wait_port(port)
+    start_nginx(procs, tmp, f"    include {tmp}/tenantgate.conf;", port, LOAD_CPU)
     return port
 
 
@@ -121,7 +101,7 @@ def run(args: argparse.Namespace) -> dict[str, Case]:
         )
         wait_port(upstream)
         node = start_tenantgate(procs, tmp, upstream, TENANTGATE_TRUSTED_PROXIES="127.0.0.1")
-        proxy = start_nginx(procs, tmp, node.port)
+        proxy = start_proxy(procs, tmp, node.port)
         token_lua = TOKEN_LUA.format(form=node.form)
         gateway_lua = GATEWAY_LUA.format(body=json.dumps(QUERY), token=node.token)
         path = node.gateway_url.split(str(node.port), 1)[1]
