@@ -4,6 +4,7 @@ layers, the console and the CLI."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -30,6 +31,9 @@ from tenantgate.tokens.issuer import TokenIssuer
 from tenantgate.tokens.keys import KeyRing
 from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy, SharedWindows
 from tenantgate.tokens.verifier import TokenVerifier
+
+if TYPE_CHECKING:  # the gateway package (run by importing its modules) imports this one
+    from tenantgate.gateway.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +83,8 @@ class Services:
     admin_token: AdminToken
     callers: Callers
     usage: UsageTally
+    rates: RateLimiter
+    """The gateway's rate limits and daily quotas, one count per node for HTTP and WebSocket."""
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: bool = False
@@ -91,6 +97,8 @@ class Services:
         clock: Clock = system_clock,
         randomness: Randomness | None = None,
     ) -> Services:
+        from tenantgate.gateway.ratelimit import rate_limiter  # see TYPE_CHECKING above
+
         randomness = randomness or Randomness()
         secret = load_server_secret(settings.secret_key, settings.data_dir)
         hasher = SecretHasher(derive(secret, "tenantgate client secrets"))
@@ -188,6 +196,7 @@ class Services:
             admin_token,
             callers,
             usage,
+            rate_limiter(settings, clock),
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )
@@ -203,6 +212,7 @@ class Services:
         self.feed.listen(self._on_change)
         await self.admin_token.load(mint=background)
         await self.limiter.open()
+        await self.rates.open()
         if background:
             self.batch.start()
             self.refusals.start()
@@ -220,6 +230,7 @@ class Services:
         await self.usage.stop()
         await self.batch.stop()
         await self.limiter.close()
+        await self.rates.close()
         await self.db.dispose()
 
     async def _on_change(self, entity: str, _key: str) -> None:

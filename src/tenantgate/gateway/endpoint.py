@@ -37,7 +37,7 @@ from tenantgate.gateway.headers import (
     valid_request_id,
 )
 from tenantgate.gateway.policy import Policy, default_limits
-from tenantgate.gateway.ratelimit import limit_field, rate_limiter
+from tenantgate.gateway.ratelimit import limit_field
 from tenantgate.gateway.request import from_body, from_query_string
 from tenantgate.gateway.scope import upstream_route
 from tenantgate.gateway.upstream import PooledUpstream, Target, Upstream, UpstreamResponse
@@ -93,11 +93,10 @@ class Gateway:
             cache_size=settings.query_cache_size,
         )
         self._clock = services.clock
-        self._rates = rate_limiter(settings, services.clock)
+        self._rates = services.rates  # shared with /v1/ws; Services opens and closes it
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
-        await self._rates.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
