@@ -68,13 +68,20 @@ class Tenant:
 
     async def order(self, quantity: int = 1) -> dict[str, Any]:
         """A sales order of ``quantity`` of the best-stocked item at the first site."""
+        return await self.place(await self.order_variables(quantity))
+
+    async def order_variables(self, quantity: int = 1) -> dict[str, Any]:
+        """What ``place`` orders: ``quantity`` of the best-stocked item at the first site."""
         setup = await self.graphql("sdmo", ORDER_SETUP, {})
         site = setup["sites"][0]["id"]
         levels = (await self.graphql("sdmo", ORDER_SETUP, {"siteId": site}))["stockLevels"]
         level = max(levels, key=lambda level: level["quantity"])
         line = {"itemId": level["itemId"], "quantity": quantity}
         customer = setup["customers"]["edges"][0]["node"]["id"]
-        variables = {"input": {"customerId": customer, "siteId": site, "lines": [line]}}
+        return {"input": {"customerId": customer, "siteId": site, "lines": [line]}}
+
+    async def place(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """The sales order ``variables`` describe: one request, the mutation alone."""
         return (await self.graphql("sdmo", CREATE_ORDER, variables))["createSalesOrder"]
 
 
@@ -109,9 +116,51 @@ async def receive(ws: ClientConnection, timeout: float = WAIT) -> dict[str, Any]
     return message
 
 
+async def colleague(t: Tenant) -> Tenant:
+    """Another application accepted by ``t``'s tenant: what it does raises the tenant's events
+    without spending ``t``'s limits."""
+    http = t.server.http
+    app = await f.application(http, "Colleague")
+    await f.accept(http, t.setup.tenant_id, app["application_id"])
+    setup = f.Setup(
+        app["application_id"],
+        app["client_id"],
+        app["client_secret"],
+        app["secret_id"],
+        t.setup.tenant_id,
+    )
+    return Tenant(t.server, setup, await f.get_token(http, setup))
+
+
 async def initialised(ws: ClientConnection, payload: dict[str, Any] | None = None) -> None:
     await send(ws, {"type": "connection_init", "payload": payload or {}})
     assert await receive(ws) == {"type": "connection_ack"}
+
+
+async def settled(ws: ClientConnection) -> list[dict[str, Any]]:
+    """What came before the answer to a ``ping``: the gateway reads a socket's messages in
+    order, so every message sent before it has been handled."""
+    await send(ws, {"type": "ping"})
+    before = []
+    while (message := await receive(ws)) != {"type": "pong"}:
+        before.append(message)
+    return before
+
+
+async def event_of(
+    ws: ClientConnection, op_id: str, order_id: str | None, timeout: float = WAIT
+) -> dict[str, Any]:
+    """The event of the order ``order_id`` for the stockChanged subscription ``op_id``, or what
+    ends that subscription first; skipped: the events of other (earlier) orders, and messages
+    for other subscriptions."""
+    while True:
+        message = await receive(ws, timeout)
+        if message.get("id") != op_id:
+            continue
+        if message["type"] != "next":
+            return message
+        if message["payload"]["data"]["stockChanged"]["salesOrderId"] == order_id:
+            return message
 
 
 async def close_code(ws: ClientConnection, timeout: float = WAIT) -> int | None:

@@ -7,8 +7,9 @@ forwarded as it came, and the upstream reads it. Otherwise the document's analys
 the cache (:mod:`tenantgate.gateway.document`), the limits are compared with the sizes it
 holds, and the roles check is a look-up of the operation's root fields in what the roles
 grant, compiled once per API user (``RegistryState.permissions``).
-Memory is the only source: a role or an API user changed on any node is obeyed from the
-moment it is applied here, by new requests and by open subscriptions alike."""
+Memory is the only source: a role, an API user or an app's limits changed on any node are
+obeyed from the moment they are applied here, by new requests (``check``) and by open
+subscriptions alike (``recheck``)."""
 
 from __future__ import annotations
 
@@ -60,16 +61,24 @@ class Policy:
         limits = self.limits(route)
         if limits is None and access.api_user.roles is None:
             return None
-        request = read()
-        max_tokens = limits.max_tokens if limits is not None else None
-        operation = self._documents.operation(request.query, request.operation_name, max_tokens)
+        operation = self._operation(read(), limits)
         if over_get and operation.kind != "query":
             raise NotOverGet(f"{operation.kind} over GET")
-        if limits is not None:
-            _within(operation, limits)
-        refusal = self.refused(access.api_user, app, operation)
-        if refusal is not None:
-            raise refusal
+        self._allow(access.api_user, app, limits, operation)
+        return operation
+
+    def recheck(
+        self, user: ApiUserRecord, app: str, route: AppRoute, read: Read, known: Operation | None
+    ) -> Operation | None:
+        """``check`` again for an operation that is running (a subscription), against the
+        app's limits and the user's roles as memory holds them now: the operation, read with
+        ``read`` only if ``known`` is ``None`` (nothing needed checking before) and something
+        does now. Raises as ``check`` does."""
+        limits = self.limits(route)
+        if limits is None and user.roles is None:
+            return known
+        operation = known if known is not None else self._operation(read(), limits)
+        self._allow(user, app, limits, operation)
         return operation
 
     def limits(self, route: AppRoute) -> QueryLimits | None:
@@ -85,16 +94,23 @@ class Policy:
             self._limits[own] = found
         return found
 
-    def operation(self, request: GraphQLRequest) -> Operation:
-        return self._documents.operation(request.query, request.operation_name)
+    def _operation(self, request: GraphQLRequest, limits: QueryLimits | None) -> Operation:
+        max_tokens = limits.max_tokens if limits is not None else None
+        return self._documents.operation(request.query, request.operation_name, max_tokens)
 
-    def refused(self, user: ApiUserRecord, app: str, operation: Operation) -> RoleForbids | None:
-        """Why the user's roles, as memory holds them now, refuse ``operation`` on ``app``."""
+    def _allow(
+        self, user: ApiUserRecord, app: str, limits: QueryLimits | None, operation: Operation
+    ) -> None:
+        """Raises :class:`QueryTooComplex` for the first limit ``operation`` is over, then
+        :class:`RoleForbids` if the user's roles, as memory holds them now, refuse it."""
+        if limits is not None:
+            _within(operation, limits)
         permissions = self._state.permissions(user)
         if permissions is None:
-            return None
+            return
         refusal = permissions.refused(app, operation.kind, operation.fields, operation.first)
-        return None if refusal is None else RoleForbids(refusal.operation, refusal.field)
+        if refusal is not None:
+            raise RoleForbids(refusal.operation, refusal.field)
 
 
 def _within(operation: Operation, limits: QueryLimits) -> None:

@@ -6,9 +6,18 @@ token is verified again from memory every ``check_interval`` seconds and at its 
 the connection is closed with 4401 when it expires or is invalidated, 4403 when access is
 withdrawn. Each ``subscribe`` names its app (``extensions.app``, else the URL's ``?app=``) and
 goes, under the HTTP gateway's rules, to that app's upstream over one ``UpstreamLink`` per app.
-For an API user with roles, a subscription runs only while its roles allow it: checked at
-``subscribe``, before each event is relayed and at each watch, so that a role taken away ends
-the subscription (an ``error`` with code ``FORBIDDEN``) before its next event.
+A subscription runs only while the app's query limits and the API user's roles allow it:
+checked at ``subscribe``, before each event is relayed and at each watch, so that a limit
+lowered or a role taken away ends the subscription (an ``error`` with code
+``QUERY_TOO_COMPLEX`` or ``FORBIDDEN``) before its next event.
+
+Each ``subscribe`` is one request of the API user's rate limit and daily quota: the node's one
+``RateLimiter`` (``Services.rates``, in memory or in Redis), under the HTTP gateway's key, and
+in its order: once the token reaches the app, before the document is read, so that a
+subscription refused for its document or its roles counts as such an HTTP request does. Its
+events are not counted: it was counted when it began, and a rate limit lowered later does not
+end it. Each ``subscribe`` answered is recorded in the usage tally as a request is, 200 when it
+was forwarded, else with the status and code of its refusal over HTTP.
 
 The endpoint is plain ASGI: the messages it sends and reads are few and simple, and it needs
 to send from several tasks (the caller's reader, the watch, one relay per upstream)."""
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from functools import partial
@@ -30,9 +40,9 @@ from starlette.types import Receive, Scope, Send
 
 from tenantgate.clock import Clock
 from tenantgate.gateway.document import Operation
-from tenantgate.gateway.errors import Forbidden, GatewayError
+from tenantgate.gateway.errors import BadRequest, Forbidden, GatewayError, RateLimited
 from tenantgate.gateway.headers import read_request_headers
-from tenantgate.gateway.policy import Policy, default_limits
+from tenantgate.gateway.policy import Policy, Read, default_limits
 from tenantgate.gateway.request import from_payload
 from tenantgate.gateway.ws_link import PROTOCOL, Overloaded, UpstreamLink
 from tenantgate.gateway.ws_rules import (
@@ -52,9 +62,10 @@ from tenantgate.gateway.ws_rules import (
     subscription_app,
     websocket_url,
 )
+from tenantgate.registry.state import AppRoute
 from tenantgate.services import Services
 from tenantgate.tokens.errors import InsufficientScope
-from tenantgate.tokens.verifier import AccessClaims, TokenVerifier
+from tenantgate.tokens.verifier import Access, AccessClaims, TokenVerifier
 
 log = structlog.get_logger(__name__)
 
@@ -72,12 +83,21 @@ class _Finished(Exception):
     """The connection is over (closed by the gateway, or gone): stop every task of it."""
 
 
+class _TooManySubscriptions(GatewayError):
+    """Over ``MAX_SUBSCRIPTIONS`` on one socket: a refusal of WebSocket alone."""
+
+    status_code = 429
+    code = "TOO_MANY_SUBSCRIPTIONS"
+    message = "Subscription limit reached"
+
+
 @dataclass(slots=True)
 class _Op:
-    """A caller's subscription: the link it runs on, and what its roles are checked against."""
+    """A caller's subscription: the link it runs on, and what the app's limits and the API
+    user's roles are checked against (``operation``: ``None`` until something needs it)."""
 
     link: UpstreamLink
-    payload: dict[str, Any]
+    read: Read
     operation: Operation | None
 
 
@@ -102,6 +122,8 @@ class GraphQLSocket:
             cache_size=settings.query_cache_size,
         )
         self.clock: Clock = services.clock
+        self.rates = services.rates
+        self.usage = services.usage if settings.gateway_usage else None
         self.metrics = services.metrics
         self.proof = services.gateway_proof
         self.token_bytes = services.randomness.token_bytes
@@ -241,7 +263,7 @@ class Session:
         while True:
             checked = access.check({op.link.app for op in self._ops.values()})
             for op_id in list(self._ops):
-                await self._enforce_roles(op_id)
+                await self._enforce_policy(op_id)
             await asyncio.sleep(access.seconds_to_next_check(checked, interval))
 
     async def _subscribe(self, message: dict[str, Any], text: str) -> None:
@@ -254,30 +276,64 @@ class Session:
             raise Close(BAD_REQUEST, "Invalid subscribe message: payload")
         if op_id in self._ops:
             raise Close(SUBSCRIBER_EXISTS, f"Subscriber for {op_id} already exists")
-        if len(self._ops) >= MAX_SUBSCRIPTIONS:
-            await self._error(op_id, "Subscription limit reached", "TOO_MANY_SUBSCRIPTIONS")
-            return
+        started = time.perf_counter()
         app = subscription_app(payload, self._default_app)
-        if app is None:
-            await self._error(op_id, "Name the app: extensions.app, or ?app= on the URL.")
-            return
-        access = self._access.verify()
+        read = partial(from_payload, payload)
         try:
-            route = route_for(access, app)
-            read = partial(from_payload, payload)
-            operation = self._endpoint.policy.check(access, app, route, read)
-        except InsufficientScope as exc:
-            log.info("ws_refused", reason=exc.reason, app=app, request_id=self._request_id)
-            await self._error(op_id, Forbidden.message, Forbidden.code)
-            return
+            access, route, operation = await self._admit(app, read)
         except GatewayError as error:
+            self._count(app, error.status_code, error.code, started)
             log.info("ws_refused", reason=error.reason, app=app, request_id=self._request_id)
             await self._error_of(op_id, error)
             return
+        assert app is not None
         link = self._links.get(app) or self._open(app, websocket_url(route), access.claims)
-        self._ops[op_id] = _Op(link, payload, operation)
+        self._ops[op_id] = _Op(link, read, operation)
         link.ops.add(op_id)
         self._queue(link, text)
+        self._count(app, 200, None, started)
+
+    async def _admit(
+        self, app: str | None, read: Read
+    ) -> tuple[Access, AppRoute, Operation | None]:
+        """The token's access, the app's route and the operation (as ``Policy.check`` gives
+        it), once every rule allows the subscription; in the HTTP gateway's order: the token
+        reaches the app (403), the rate (429), then the document, the limits and the roles."""
+        if len(self._ops) >= MAX_SUBSCRIPTIONS:
+            raise _TooManySubscriptions("subscription limit reached")
+        if app is None:
+            message = "Name the app: extensions.app, or ?app= on the URL."
+            raise BadRequest("no app named", message=message)
+        assert self._access is not None
+        access = self._access.verify()
+        try:
+            route = route_for(access, app)
+        except InsufficientScope as exc:
+            raise Forbidden(exc.reason) from None
+        await self._take_rate(access)
+        return access, route, self._endpoint.policy.check(access, app, route, read)
+
+    async def _take_rate(self, access: Access) -> None:
+        """One request of the API user's rate and daily quota, as the HTTP gateway counts it:
+        the same limiter and key; :class:`RateLimited` past them."""
+        rates = self._endpoint.rates
+        found = rates.allowance(access.api_user.allowance)
+        if found is None:
+            return
+        claims = access.claims
+        outcome = await rates.take(f"{claims.tenant_id}/{claims.application_id}", found[0])
+        if not outcome.allowed:
+            raise RateLimited(outcome.retry_after)
+
+    def _count(self, app: str | None, status: int, code: str | None, started: float) -> None:
+        """Usage, as the HTTP gateway records a request: from the subscribe read to its answer
+        decided (forwarded, or refused with ``code``)."""
+        usage = self._endpoint.usage
+        if usage is not None:
+            assert self._user is not None
+            tenant_id, application_id = self._user
+            seconds = time.perf_counter() - started
+            usage.record(tenant_id, application_id, app, status, code, seconds)
 
     def _complete(self, message: dict[str, Any], text: str) -> None:
         op_id = message.get("id")
@@ -287,21 +343,25 @@ class Session:
             self._queue(op.link, text)
 
     def _refusal(self, op: _Op) -> GatewayError | None:
-        """Why the API user's roles, as memory holds them now, refuse the subscription."""
+        """Why the app's limits and the API user's roles, as memory holds them now, refuse the
+        subscription; ``None`` also when the API user or the app is gone: the watch closes the
+        connection (4403)."""
         assert self._user is not None
-        user = self._endpoint.state.api_users.get(self._user)
-        if user is None or user.roles is None:
-            return None  # no API user: the watch closes the connection (4403)
+        state = self._endpoint.state
+        user = state.api_users.get(self._user)
+        tenant = state.tenants.get(self._user[0])
+        route = None if tenant is None else tenant.apps.get(op.link.app)
+        if user is None or route is None:
+            return None
         policy = self._endpoint.policy
-        if op.operation is None:  # it was not checked when it began: it had no roles then
-            try:
-                op.operation = policy.operation(from_payload(op.payload))
-            except GatewayError as error:
-                return error
-        return policy.refused(user, op.link.app, op.operation)
+        try:
+            op.operation = policy.recheck(user, op.link.app, route, op.read, op.operation)
+        except GatewayError as error:
+            return error
+        return None
 
-    async def _enforce_roles(self, op_id: str) -> bool:
-        """Ends the subscription if the roles now refuse it; whether they did."""
+    async def _enforce_policy(self, op_id: str) -> bool:
+        """Ends the subscription if the limits or roles now refuse it; whether they did."""
         op = self._ops.get(op_id)
         refusal = None if op is None else self._refusal(op)
         if op is None or refusal is None:
@@ -359,7 +419,7 @@ class Session:
     async def _from_upstream(self, link: UpstreamLink, op_id: str, kind: str, text: str) -> None:
         if op_id not in link.ops:
             return
-        if kind == "next" and await self._enforce_roles(op_id):
+        if kind == "next" and await self._enforce_policy(op_id):
             return
         if kind != "next":
             link.ops.discard(op_id)
