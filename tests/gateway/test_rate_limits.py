@@ -66,8 +66,11 @@ async def call(
 
 def rate_limited(response: httpx.Response) -> int:
     assert response.status_code == 429, response.text
-    assert response.json()["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
-    return int(response.headers["retry-after"])
+    seconds = int(response.headers["retry-after"])
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": seconds}
+    assert error["message"] == f"Too many requests for this API user: retry after {seconds} s."
+    return seconds
 
 
 async def test_past_the_burst_requests_are_refused_until_the_bucket_refills(server):

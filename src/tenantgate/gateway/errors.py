@@ -164,16 +164,23 @@ class UnsupportedMediaType(GatewayError):
 
 
 class RateLimited(GatewayError):
-    """Over the API user's rate limit or daily quota; ``Retry-After`` says when to come back."""
+    """Over the API user's rate limit or daily quota; when to come back is in ``Retry-After``
+    and in ``extensions.retryAfter`` (seconds), which is all a subscription refused over
+    WebSocket has."""
 
     status_code = 429
     code = "RATE_LIMITED"
     message = "Too many requests for this API user: retry after Retry-After seconds."
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__("over rate limit or quota")
-        self.retry_after = max(1, math.ceil(retry_after))
-        self.extra_headers = ((b"retry-after", str(self.retry_after).encode()),)
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            "over rate limit or quota",
+            message=f"Too many requests for this API user: retry after {seconds} s.",
+            retryAfter=seconds,
+        )
+        self.retry_after = seconds
+        self.extra_headers = ((b"retry-after", str(seconds).encode()),)
 
     def again(self) -> GatewayError:
         return RateLimited(self.retry_after)
