@@ -33,6 +33,7 @@ from tenantgate.tokens.ratelimit import FailureLimiter, FailurePolicy, SharedWin
 from tenantgate.tokens.verifier import TokenVerifier
 
 if TYPE_CHECKING:  # the gateway package (run by importing its modules) imports this one
+    from tenantgate.gateway.policy import Policy
     from tenantgate.gateway.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,9 @@ class Services:
     usage: UsageTally
     rates: RateLimiter
     """The gateway's rate limits and daily quotas, one count per node for HTTP and WebSocket."""
+    policy: Policy
+    """What the gateway checks in a GraphQL document, one cache of analyses per node for HTTP
+    and WebSocket."""
     payloads: PayloadStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: bool = False
@@ -97,7 +101,8 @@ class Services:
         clock: Clock = system_clock,
         randomness: Randomness | None = None,
     ) -> Services:
-        from tenantgate.gateway.ratelimit import rate_limiter  # see TYPE_CHECKING above
+        from tenantgate.gateway.policy import node_policy  # see TYPE_CHECKING above
+        from tenantgate.gateway.ratelimit import rate_limiter
 
         randomness = randomness or Randomness()
         secret = load_server_secret(settings.secret_key, settings.data_dir)
@@ -197,6 +202,7 @@ class Services:
             callers,
             usage,
             rate_limiter(settings, clock),
+            node_policy(settings, state),
             payloads=PayloadStore(db, clock),
             metrics=metrics,
         )

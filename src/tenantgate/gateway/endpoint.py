@@ -36,7 +36,6 @@ from tenantgate.gateway.headers import (
     response_headers,
     valid_request_id,
 )
-from tenantgate.gateway.policy import Policy, default_limits
 from tenantgate.gateway.ratelimit import limit_field
 from tenantgate.gateway.request import from_body, from_query_string
 from tenantgate.gateway.scope import upstream_route
@@ -87,11 +86,7 @@ class Gateway:
         self._metrics = services.metrics
         self._proof = services.gateway_proof
         self._usage = services.usage if settings.gateway_usage else None
-        self._policy = Policy(
-            services.state,
-            defaults=default_limits(settings),
-            cache_size=settings.query_cache_size,
-        )
+        self._policy = services.policy
         self._clock = services.clock
         self._rates = services.rates  # shared with /v1/ws; Services opens and closes it
 

@@ -38,6 +38,11 @@ def default_limits(settings: Settings) -> QueryLimits:
     )
 
 
+def node_policy(settings: Settings, state: RegistryState) -> Policy:
+    """The node's policy: the operator's default limits, a document cache of the set size."""
+    return Policy(state, defaults=default_limits(settings), cache_size=settings.query_cache_size)
+
+
 class Policy:
     def __init__(
         self,

@@ -42,7 +42,7 @@ from tenantgate.clock import Clock
 from tenantgate.gateway.document import Operation
 from tenantgate.gateway.errors import BadRequest, Forbidden, GatewayError, RateLimited
 from tenantgate.gateway.headers import read_request_headers
-from tenantgate.gateway.policy import Policy, Read, default_limits
+from tenantgate.gateway.policy import Read
 from tenantgate.gateway.request import from_payload
 from tenantgate.gateway.ws_link import PROTOCOL, Overloaded, UpstreamLink
 from tenantgate.gateway.ws_rules import (
@@ -116,11 +116,7 @@ class GraphQLSocket:
         settings = services.settings
         self.verifier: TokenVerifier = services.verifier
         self.state = services.state
-        self.policy = Policy(
-            services.state,
-            defaults=default_limits(settings),
-            cache_size=settings.query_cache_size,
-        )
+        self.policy = services.policy
         self.clock: Clock = services.clock
         self.rates = services.rates
         self.usage = services.usage if settings.gateway_usage else None
