@@ -4,7 +4,7 @@ through the change feed as a ``role`` change and applied to this node before it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -14,11 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantgate.registry import grants as g
 from tenantgate.registry import rules
 from tenantgate.registry.errors import Conflict, InvalidInput, NotFound
-from tenantgate.registry.paging import DEFAULT_LIMIT, Keyset, Page, check_limit, matching
+from tenantgate.registry.paging import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Keyset,
+    Page,
+    check_limit,
+    matching,
+)
 from tenantgate.registry.views import RoleView
 from tenantgate.storage import models as m
 from tenantgate.storage.database import Database
-from tenantgate.storage.keyset import seek
+from tenantgate.storage.keyset import every, seek
 
 ROLES = Keyset("roles", (matching(g.ROLE_NAME),))
 MAX_DESCRIPTION = 500
@@ -88,6 +95,12 @@ class Roles:
             await _tenant(session, tenant_id)
             rows = list((await session.scalars(query)).all())
         return ROLES.page(rows, limit, lambda r: (r.name,)).map(RoleView.of)
+
+    async def every(self) -> AsyncIterator[RoleView]:
+        """Every role of every tenant, by tenant and name."""
+        role = m.TenantRole
+        async for row in every(self._db, select(role), (role.tenant_id, role.name), MAX_LIMIT):
+            yield RoleView.of(row)
 
     async def delete(self, tenant_id: str, name: str, actor: str) -> None:
         """Refused (409) while an API user of the tenant, enabled or not, holds the role. The

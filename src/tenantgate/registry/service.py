@@ -25,6 +25,7 @@ from tenantgate.registry.limits import QueryLimits, query_limits
 from tenantgate.registry.ownership import owner_account
 from tenantgate.registry.paging import (
     DEFAULT_LIMIT,
+    MAX_LIMIT,
     Keyset,
     Page,
     check_limit,
@@ -45,7 +46,7 @@ from tenantgate.storage import models as m
 from tenantgate.storage.audit import audit_row, query_audit
 from tenantgate.storage.changes import record
 from tenantgate.storage.database import Database
-from tenantgate.storage.keyset import seek
+from tenantgate.storage.keyset import every, seek
 
 SECRET_PREFIX = "tgs_"
 MAX_ACTIVE_SECRETS = 2
@@ -495,6 +496,14 @@ class Registry:
         names = [column.key for column in key]
         page = keyset.page(rows, limit, lambda r: [getattr(r, name) for name in names])
         return page.map(ApiUserView.of)
+
+    async def every_api_user(self) -> AsyncIterator[ApiUserView]:
+        """Every live API user of every tenant, by tenant and application."""
+        user = m.ApiUser
+        query = select(user).where(user.deleted_at.is_(None))
+        key = (user.tenant_id, user.application_id)
+        async for row in every(self._db, query, key, MAX_LIMIT):
+            yield ApiUserView.of(row)
 
     async def delete_api_user(self, tenant_id: str, application_id: str, actor: str) -> None:
         async with self._write(actor, serialized=True) as work:

@@ -4,11 +4,13 @@ size of the table; no offset, so rows written meanwhile move no other row betwee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
+
+from tenantgate.storage.database import Database
 
 S = TypeVar("S", bound=Select[Any])
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
@@ -36,3 +38,20 @@ def seek(
             query = query.where(first >= after[0], tuple_(*key) > mark)
     order = [column.desc() if descending else column.asc() for column in key]
     return query.order_by(*order).limit(limit)
+
+
+async def every(
+    db: Database, query: Select[Any], key: Sequence[InstrumentedAttribute[Any]], page: int
+) -> AsyncIterator[Any]:
+    """Every row of ``query`` in the order of ``key``, read ``page`` rows at a time, each page
+    in a session of its own (so each read stays within the database timeout): one query per
+    page however many groups the rows fall in."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        async with db.session() as session:
+            rows = list((await session.scalars(seek(query, key, after, page))).all())
+        for row in rows:
+            yield row
+        if len(rows) < page:
+            return
+        after = tuple(getattr(rows[-1], column.key) for column in key)
