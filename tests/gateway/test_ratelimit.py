@@ -207,3 +207,69 @@ async def test_a_redis_that_never_answers_fails_the_whole_batch_within_the_timeo
 
     assert all(isinstance(r, SharedUnavailable) for r in results), results
     assert 0.2 <= took < 0.2 + 0.5
+
+
+def counted_in_redis(url: str, key: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.hget(f"t:rate:{key}", "u") or 0)
+    finally:
+        client.close()
+
+
+async def test_far_from_its_limits_a_request_does_not_wait_for_redis():
+    allowance = Allowance(per_minute=60_000, burst=1_000, daily=1_000_000)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=5)
+        admin = redis.Redis.from_url(url)
+        try:
+            assert (await shared.take("k", allowance, START)).allowed  # waits: nothing heard yet
+            admin.execute_command("CLIENT", "PAUSE", 3000, "ALL")  # Redis holds every answer
+            started = time.monotonic()
+            ahead = [await shared.take("k", allowance, START + 0.001) for _ in range(5)]
+            took = time.monotonic() - started
+            admin.execute_command("CLIENT", "UNPAUSE")
+            deadline = time.monotonic() + 5
+            while counted_in_redis(url, "k") < 6:  # the counts sent on arrive
+                assert time.monotonic() < deadline, counted_in_redis(url, "k")
+                await asyncio.sleep(0.01)
+        finally:
+            admin.close()
+            await shared.close()
+
+    assert took < 1.0
+    assert all(o.allowed for o in ahead)
+    assert [o.rate_remaining for o in ahead] == [998, 997, 996, 995, 994]
+
+
+async def test_near_its_limit_a_request_waits_and_the_limit_holds_exactly():
+    allowance = Allowance(per_minute=60, burst=20)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            outcomes = [await shared.take("k", allowance, START) for _ in range(30)]
+            counted = counted_in_redis(url, "k")
+        finally:
+            await shared.close()
+
+    assert [o.allowed for o in outcomes] == [True] * 20 + [False] * 10
+    assert counted == 20
+
+
+async def test_two_nodes_admit_at_most_a_tenth_of_the_limit_each_beyond_it():
+    allowance = Allowance(per_minute=60, burst=100)
+    with own_redis() as url:
+        nodes = [RedisRates(url, prefix="t:", timeout=1) for _ in range(2)]
+        try:
+            allowed = 0
+            for i in range(300):
+                allowed += (await nodes[i % 2].take("k", allowance, START)).allowed
+            deadline = time.monotonic() + 5
+            while (counted := counted_in_redis(url, "k")) != allowed:  # the last counts land
+                assert time.monotonic() < deadline, (counted, allowed)
+                await asyncio.sleep(0.01)
+        finally:
+            for node in nodes:
+                await node.close()
+
+    assert 100 <= allowed <= 100 + 2 * 100 // 10  # every one admitted was counted, too
