@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tenantgate.gateway.ratelimit import DAY, LocalRates, RateLimiter, SharedUnavailable, decide
-from tenantgate.gateway.redis_rates import MAX_BATCH, RedisRates, _parse
+from tenantgate.gateway.redis_rates import COUNT_DELAY, MAX_BATCH, RedisRates, _parse
 from tenantgate.registry.rates import Allowance
 from tests.conftest import ManualClock
 from tests.gateway.upstream import closed_port
@@ -273,3 +273,48 @@ async def test_two_nodes_admit_at_most_a_tenth_of_the_limit_each_beyond_it():
                 await node.close()
 
     assert 100 <= allowed <= 100 + 2 * 100 // 10  # every one admitted was counted, too
+
+
+async def test_a_busy_caller_costs_one_script_call_per_count_delay_and_every_request_counts():
+    allowance = Allowance(per_minute=6_000_000, burst=100_000)
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            await shared.ping()
+            assert (await shared.take("k", allowance, START)).allowed  # waits: nothing heard
+            started = time.monotonic()
+            for i in range(1, 400):
+                assert (await shared.take("k", allowance, START + i * 1e-4)).allowed
+                if i % 20 == 0:
+                    await asyncio.sleep(0.002)  # the node serves others meanwhile
+            took = time.monotonic() - started
+            calls = script_calls(url) - 1
+            deadline = time.monotonic() + 5
+            while counted_in_redis(url, "k") < 400:
+                assert time.monotonic() < deadline, counted_in_redis(url, "k")
+                await asyncio.sleep(0.01)
+        finally:
+            await shared.close()
+
+    # The first waited; the counts of the 399 others went at most one call per COUNT_DELAY.
+    assert 2 <= calls <= 1 + int(took / COUNT_DELAY) + 1, (calls, took)
+    assert calls < 400 // 10
+
+
+async def test_closing_sends_the_counts_still_gathered():
+    allowance = Allowance(per_minute=60_000, burst=1_000)
+    local = LocalRates()
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        for _ in range(31):
+            assert (await shared.take("k", allowance, START)).allowed  # no await between them
+            local.take("k", allowance, START)
+        await shared.close()
+        client = redis.Redis.from_url(url)
+        try:
+            tat, used = client.hmget("t:rate:k", "t", "u")
+        finally:
+            client.close()
+
+    assert int(used) == 31  # one decision waited for, 30 counted as one on closing
+    assert float(tat) == pytest.approx(local._tats["k"])

@@ -1,14 +1,17 @@
 """The gateway's rate limits and quotas in Redis, so that they hold for the deployment as a
 whole: ``ratelimit.decide`` in Lua, the caller's bucket and day's count read, checked and
-moved on together, atomically, in one hash per caller. Every request is counted there, by one
-decision of the script.
+moved on together, atomically, in one hash per caller. Every request is counted there.
 
 A request need not wait for its count. Where Redis's last answer for the caller is recent
 (:data:`FRESH`) and left more than a tenth of the bucket and of the day's quota, less what this
-node admitted since, the request is admitted at once and its count sent on, counted whatever
-Redis then finds; otherwise, near a limit, after a while or for a limit under ten, the
-request waits for Redis's decision. So a node admits at most a tenth of a limit ahead of what
-Redis has told it, and a caller far from its limits pays no round trip.
+node admitted since, the request is admitted at once; otherwise, near a limit, after a while
+or for a limit under ten, the request waits for Redis's decision. So a node admits at most a
+tenth of a limit ahead of what Redis has told it, and a caller far from its limits pays no
+round trip. The counts of the requests admitted so are gathered per caller for
+:data:`COUNT_DELAY` (or until a decision is sent, whichever comes first) and sent as one:
+counted whatever Redis then finds, in one step of the script, whose answer tells the node
+where the caller stands. A busy caller costs Redis one script step per node and
+:data:`COUNT_DELAY`, not one per request.
 
 The token endpoint's failure limits talk to Redis through redis-py
 (:mod:`tenantgate.tokens.redis_windows`); the gateway cannot: a redis-py call cost about
@@ -45,7 +48,8 @@ for i = 1, #KEYS do
   local interval = tonumber(ARGV[at + 2])
   local capacity = tonumber(ARGV[at + 3])
   local daily = tonumber(ARGV[at + 4])
-  local admitted = ARGV[at + 5] == '1'
+  local counted = tonumber(ARGV[at + 5])
+  local cost = math.max(counted, 1)
   local day = math.floor(now / 86400)
   local state = redis.call('HMGET', KEYS[i], 't', 'd', 'u', 'x')
   local tat = tonumber(state[1]) or 0
@@ -55,7 +59,7 @@ for i = 1, #KEYS do
   local new_tat = tat
   if interval > 0 then
     local start = math.max(tat, now)
-    new_tat = start + interval
+    new_tat = start + cost * interval
     local allow_at = new_tat - capacity * interval
     if allow_at > now then
       allowed, remaining, reset, retry = 0, 0, start - now, allow_at - now
@@ -65,21 +69,22 @@ for i = 1, #KEYS do
   end
   local day_left = -1
   if daily > 0 then
-    if allowed == 1 and used >= daily then
+    if allowed == 1 and used + cost > daily then
       allowed, retry = 0, (day + 1) * 86400 - now
     end
-    day_left = math.max(daily - used - allowed, 0)
   end
-  if allowed == 1 or admitted then
+  if allowed == 0 and counted == 0 then cost = 0 end
+  if daily > 0 then day_left = math.max(daily - used - cost, 0) end
+  if cost > 0 then
     local needed = new_tat
     if daily > 0 then needed = math.max(needed, (day + 1) * 86400 + 60) end
     local expires = tonumber(state[4]) or 0
     if needed > expires then
       expires = math.ceil(needed + 60)
-      redis.call('HSET', KEYS[i], 't', new_tat, 'd', day, 'u', used + 1, 'x', expires)
+      redis.call('HSET', KEYS[i], 't', new_tat, 'd', day, 'u', used + cost, 'x', expires)
       redis.call('PEXPIRE', KEYS[i], math.ceil((expires - now) * 1000))
     else
-      redis.call('HSET', KEYS[i], 't', new_tat, 'd', day, 'u', used + 1)
+      redis.call('HSET', KEYS[i], 't', new_tat, 'd', day, 'u', used + cost)
     end
   end
   out[i] = allowed .. ' ' .. remaining .. ' ' .. math.ceil(reset * 1000) .. ' ' .. day_left
@@ -98,6 +103,10 @@ T = TypeVar("T")
 
 FRESH = 0.05
 """Seconds for which Redis's last answer for a caller is recent enough to admit by."""
+COUNT_DELAY = 0.005
+"""Seconds for which the counts of requests admitted without waiting are gathered, per caller,
+before they are sent (sooner if a decision is sent first): one script call, and one
+decision of the script per caller, for every request admitted in that time."""
 SHARE = 10
 """A node admits ahead of Redis by at most a tenth of the bucket (and of the day's quota)."""
 MAX_HEARD = 100_000
@@ -145,6 +154,16 @@ class _Heard:
         return Outcome(True, rate, o.rate_reset, day, 0.0)
 
 
+@dataclass(slots=True, eq=False)
+class _Counts:
+    """Requests of one caller admitted without waiting whose count has not been sent yet; the
+    script's answer to their count settles ``counted``."""
+
+    now: float
+    n: int
+    counted: asyncio.Future[bytes]
+
+
 class RespError(Exception):
     """An error reply (``-ERR …``)."""
 
@@ -164,6 +183,9 @@ class _Link(asyncio.Protocol):
         self._waiters: list[asyncio.Future[bytes]] = []
         self._keys: list[bytes] = []
         self._argv: list[bytes] = []
+        self._counts: dict[tuple[bytes, ...], _Counts] = {}
+        self._counts_timer: asyncio.TimerHandle | None = None
+        self._counts_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -184,8 +206,52 @@ class _Link(asyncio.Protocol):
             self._flush()
         return waiter
 
+    def count(self, key: bytes, now: float, argv: tuple[bytes, ...]) -> _Counts | None:
+        """Counts a request admitted without waiting, with the others of its caller and
+        allowance (``argv``: the script's interval, capacity and quota), within
+        :data:`COUNT_DELAY`: the new gathering, or ``None`` if the request joined one."""
+        group = (key, *argv)
+        pending = self._counts.get(group)
+        if pending is not None:
+            pending.now = max(pending.now, now)
+            pending.n += 1
+            return None
+        pending = self._counts[group] = _Counts(now, 1, self._loop.create_future())
+        if self.lost:
+            self._fail_counts(self._why)
+        elif self._counts_timer is None:
+            self._counts_timer = self._loop.call_later(COUNT_DELAY, self._counts_ready)
+        return pending
+
+    def send_counts(self) -> list[asyncio.Future[bytes]]:
+        """Sends what is gathered now, whether or not a batch is on its way (closing)."""
+        counted = [pending.counted for pending in self._counts.values()]
+        if self._counts and not self.lost:
+            self._flush()
+        return counted
+
+    def _counts_ready(self) -> None:
+        self._counts_timer = None
+        self._counts_due = True
+        if not self._sent and not self.lost:
+            self._flush()
+
     def _flush(self) -> None:
-        waiters, keys, argv = self._waiters, self._keys, self._argv
+        if self._counts_timer is not None:
+            self._counts_timer.cancel()
+            self._counts_timer = None
+        self._counts_due = False
+        counts, self._counts = self._counts, {}
+        waiters: list[asyncio.Future[bytes]] = []
+        keys: list[bytes] = []
+        argv: list[bytes] = []
+        for (key, *rest), pending in counts.items():  # counts first: decisions then see them
+            waiters.append(pending.counted)
+            keys.append(key)
+            argv.extend((repr(pending.now).encode(), *rest, b"%d" % pending.n))
+        waiters += self._waiters
+        keys += self._keys
+        argv += self._argv
         self._waiters, self._keys, self._argv = [], [], []
         for start in range(0, len(waiters), MAX_BATCH):
             end = start + MAX_BATCH
@@ -236,7 +302,7 @@ class _Link(asyncio.Protocol):
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(SharedUnavailable(why))
-        if not self._sent and self._waiters and not self.lost:
+        if not self._sent and (self._waiters or self._counts_due) and not self.lost:
             self._flush()
 
     def _expired(self) -> None:
@@ -272,6 +338,16 @@ class _Link(asyncio.Protocol):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(SharedUnavailable(self._why))
+        self._fail_counts(self._why)
+
+    def _fail_counts(self, why: str) -> None:
+        if self._counts_timer is not None:
+            self._counts_timer.cancel()
+            self._counts_timer = None
+        counts, self._counts = self._counts, {}
+        for pending in counts.values():
+            if not pending.counted.done():
+                pending.counted.set_exception(SharedUnavailable(why))
 
     def close(self, why: str = "redis connection closed") -> None:
         if not self.lost:
@@ -307,27 +383,28 @@ class RedisRates:
         if link is None or link.lost:
             link = await self._bounded(self._connected())
         name = (self._prefix + key).encode()
-        argv = (repr(now).encode(), *self._argv(allowance))
+        limits = self._argv(allowance)
         heard = self._heard.get((key, allowance))
         if heard is not None and heard.leaves_room(allowance, now):
             # Admitted without waiting: the count goes on to Redis, whatever it says.
             heard.ahead += 1
-            counted = link.decide(name, (*argv, b"1"))
-            counted.add_done_callback(partial(self._counted, heard, now))
+            pending = link.count(name, now, limits)
+            if pending is not None:
+                pending.counted.add_done_callback(partial(self._counted, heard, pending))
             return heard.guess()
-        outcome = _outcome(await link.decide(name, (*argv, b"0")))
+        outcome = _outcome(await link.decide(name, (repr(now).encode(), *limits, b"0")))
         heard = self._heard.setdefault((key, allowance), _Heard(now, outcome))
         heard.learn(now, outcome)
         if len(self._heard) > MAX_HEARD:
             self._heard.clear()
         return outcome
 
-    def _counted(self, heard: _Heard, at: float, counted: asyncio.Future[bytes]) -> None:
-        heard.ahead -= 1
+    def _counted(self, heard: _Heard, pending: _Counts, counted: asyncio.Future[bytes]) -> None:
+        heard.ahead -= pending.n
         if counted.cancelled():
             return
         try:
-            heard.learn(at, _outcome(counted.result()))
+            heard.learn(pending.now, _outcome(counted.result()))
         except SharedUnavailable as error:
             self._broken = str(error)  # the next request falls back, and says why
 
@@ -336,9 +413,20 @@ class RedisRates:
         await self._bounded(self._call(b"SCRIPT", b"LOAD", SCRIPT))
 
     async def close(self) -> None:
-        if self._link is not None:
-            self._link.close()
-            self._link = None
+        """Sends the counts still gathered and waits for them (within the timeout), then
+        closes."""
+        link, self._link = self._link, None
+        if link is None:
+            return
+        counted = link.send_counts()
+        if counted and not link.lost:
+            await asyncio.wait(counted, timeout=self._timeout)
+        link.close()
+
+    def _drop(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
     def _argv(self, allowance: Allowance) -> tuple[bytes, bytes, bytes]:
         """The script's arguments for an allowance: interval, capacity, daily quota (0: none)."""
@@ -384,10 +472,10 @@ class RedisRates:
             async with asyncio.timeout(self._timeout):
                 return await call
         except TimeoutError:
-            await self.close()  # a reply may still come on it: start afresh
+            self._drop()  # a reply may still come on it: start afresh
             raise SharedUnavailable(f"no answer within {self._timeout} s") from None
         except (OSError, ConnectionError, RespError) as error:
-            await self.close()
+            self._drop()
             raise SharedUnavailable(f"{type(error).__name__}: {error}"[:200]) from None
 
 
