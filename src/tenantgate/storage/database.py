@@ -101,8 +101,17 @@ def postgres_server_settings(timeout: float) -> dict[str, str]:
 
 
 def create_engine(
-    url: str, timeout: float = 5.0, pool_size: int = 5, max_overflow: int = 5
+    url: str,
+    timeout: float = 5.0,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    *,
+    statement_timeout: float | None = None,
 ) -> AsyncEngine:
+    """An engine whose connecting and pool waits are bounded by ``timeout``, and each
+    statement (and, on PostgreSQL, each pause inside a transaction) by ``statement_timeout``,
+    ``timeout`` unless given."""
+    statements = timeout if statement_timeout is None else statement_timeout
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": timeout})
         event.listen(engine.sync_engine, "do_connect", _sqlite_folder_exists)
@@ -116,8 +125,8 @@ def create_engine(
         pool_pre_ping=True,
         connect_args={
             "timeout": timeout,
-            "command_timeout": timeout,
-            "server_settings": postgres_server_settings(timeout),
+            "command_timeout": statements,
+            "server_settings": postgres_server_settings(statements),
         },
     )
     event.listen(engine.sync_engine, "handle_error", _timeouts_are_disconnects)
