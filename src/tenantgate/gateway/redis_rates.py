@@ -159,6 +159,7 @@ class _Counts:
     """Requests of one caller admitted without waiting whose count has not been sent yet; the
     script's answer to their count settles ``counted``."""
 
+    limits: tuple[bytes, ...]
     now: float
     n: int
     counted: asyncio.Future[bytes]
@@ -183,9 +184,8 @@ class _Link(asyncio.Protocol):
         self._waiters: list[asyncio.Future[bytes]] = []
         self._keys: list[bytes] = []
         self._argv: list[bytes] = []
-        self._counts: dict[tuple[bytes, ...], _Counts] = {}
+        self._counts: dict[tuple[bytes, tuple[bytes, ...]], _Counts] = {}
         self._counts_timer: asyncio.TimerHandle | None = None
-        self._counts_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -206,49 +206,45 @@ class _Link(asyncio.Protocol):
             self._flush()
         return waiter
 
-    def count(self, key: bytes, now: float, argv: tuple[bytes, ...]) -> _Counts | None:
+    def count(self, key: bytes, now: float, limits: tuple[bytes, ...]) -> _Counts | None:
         """Counts a request admitted without waiting, with the others of its caller and
-        allowance (``argv``: the script's interval, capacity and quota), within
+        allowance (``limits``: the script's interval, capacity and quota), within
         :data:`COUNT_DELAY`: the new gathering, or ``None`` if the request joined one."""
-        group = (key, *argv)
-        pending = self._counts.get(group)
+        pending = self._counts.get((key, limits))
         if pending is not None:
             pending.now = max(pending.now, now)
             pending.n += 1
             return None
-        pending = self._counts[group] = _Counts(now, 1, self._loop.create_future())
-        if self.lost:
-            self._fail_counts(self._why)
-        elif self._counts_timer is None:
+        pending = _Counts(limits, now, 1, self._loop.create_future())
+        self._counts[key, limits] = pending
+        if self._counts_timer is None:
             self._counts_timer = self._loop.call_later(COUNT_DELAY, self._counts_ready)
         return pending
 
     def send_counts(self) -> list[asyncio.Future[bytes]]:
         """Sends what is gathered now, whether or not a batch is on its way (closing)."""
         counted = [pending.counted for pending in self._counts.values()]
-        if self._counts and not self.lost:
+        if counted:
             self._flush()
         return counted
 
     def _counts_ready(self) -> None:
-        self._counts_timer = None
-        self._counts_due = True
-        if not self._sent and not self.lost:
-            self._flush()
+        self._counts_timer = None  # counts left with no timer are due: the next answer sends them
+        if not self._sent:
+            self._flush()  # on a lost link, fails them
 
     def _flush(self) -> None:
         if self._counts_timer is not None:
             self._counts_timer.cancel()
             self._counts_timer = None
-        self._counts_due = False
         counts, self._counts = self._counts, {}
         waiters: list[asyncio.Future[bytes]] = []
         keys: list[bytes] = []
         argv: list[bytes] = []
-        for (key, *rest), pending in counts.items():  # counts first: decisions then see them
+        for (key, _), pending in counts.items():  # counts first: decisions then see them
             waiters.append(pending.counted)
             keys.append(key)
-            argv.extend((repr(pending.now).encode(), *rest, b"%d" % pending.n))
+            argv.extend((repr(pending.now).encode(), *pending.limits, b"%d" % pending.n))
         waiters += self._waiters
         keys += self._keys
         argv += self._argv
@@ -302,7 +298,8 @@ class _Link(asyncio.Protocol):
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(SharedUnavailable(why))
-        if not self._sent and (self._waiters or self._counts_due) and not self.lost:
+        counts_due = self._counts and self._counts_timer is None
+        if not self._sent and (self._waiters or counts_due) and not self.lost:
             self._flush()
 
     def _expired(self) -> None:
@@ -334,20 +331,7 @@ class _Link(asyncio.Protocol):
         failure = ConnectionError(self._why)
         while self.replies:
             self.replies.popleft()(failure)
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(SharedUnavailable(self._why))
-        self._fail_counts(self._why)
-
-    def _fail_counts(self, why: str) -> None:
-        if self._counts_timer is not None:
-            self._counts_timer.cancel()
-            self._counts_timer = None
-        counts, self._counts = self._counts, {}
-        for pending in counts.values():
-            if not pending.counted.done():
-                pending.counted.set_exception(SharedUnavailable(why))
+        self._flush()  # what waits to be sent fails the same way: the link is lost
 
     def close(self, why: str = "redis connection closed") -> None:
         if not self.lost:
@@ -419,7 +403,7 @@ class RedisRates:
         if link is None:
             return
         counted = link.send_counts()
-        if counted and not link.lost:
+        if counted:
             await asyncio.wait(counted, timeout=self._timeout)
         link.close()
 
