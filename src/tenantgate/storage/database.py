@@ -165,13 +165,21 @@ def _sqlite_pragmas(timeout: float) -> Any:
 
 class Database:
     def __init__(
-        self, url: str, *, timeout: float = 5.0, pool_size: int = 5, max_overflow: int = 5
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        statement_timeout: float | None = None,
     ) -> None:
         self.url = url
         self.host = host_of(url)
         self.timeout = timeout
         self._failing: str | None = None
-        self.engine = create_engine(url, timeout, pool_size, max_overflow)
+        self.engine = create_engine(
+            url, timeout, pool_size, max_overflow, statement_timeout=statement_timeout
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from tenantgate.storage.database import Database, create_engine, is_sqlite
+from tenantgate.storage.database import Database, is_sqlite
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_ID = 7_340_115
@@ -41,18 +41,21 @@ def _upgrade(connection: Any) -> None:
 
 async def migrate(db: Database) -> None:
     if is_sqlite(db.url):
-        async with db.engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        await _upgrade_on(db)
         return
-    engine = create_engine(
+    own = Database(
         db.url,
-        db.timeout,
+        timeout=db.timeout,
         pool_size=1,
         max_overflow=0,
         statement_timeout=max(db.timeout, MIGRATION_TIMEOUT),
     )
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        await _upgrade_on(own)
     finally:
-        await engine.dispose()
+        await own.dispose()
+
+
+async def _upgrade_on(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_upgrade)
