@@ -10,7 +10,7 @@ import contextlib
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
@@ -120,6 +120,17 @@ def own_redis() -> Iterator[str]:
         process.wait(10)
 
 
+@contextlib.asynccontextmanager
+async def own_rates() -> AsyncIterator[tuple[str, RedisRates]]:
+    """A :class:`RedisRates` on a Redis of this test's own, closed at the end."""
+    with own_redis() as url:
+        shared = RedisRates(url, prefix="t:", timeout=1)
+        try:
+            yield url, shared
+        finally:
+            await shared.close()
+
+
 def script_calls(url: str) -> int:
     client = redis.Redis.from_url(url)
     try:
@@ -131,16 +142,10 @@ def script_calls(url: str) -> int:
 
 async def test_requests_that_arrive_together_share_one_script_call_and_keep_their_order():
     allowance = Allowance(per_minute=60, burst=10)
-    with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
-        try:
-            await shared.ping()
-            outcomes = await asyncio.gather(
-                *(shared.take("k", allowance, START) for _ in range(50))
-            )
-            calls = script_calls(url)
-        finally:
-            await shared.close()
+    async with own_rates() as (url, shared):
+        await shared.ping()
+        outcomes = await asyncio.gather(*(shared.take("k", allowance, START) for _ in range(50)))
+        calls = script_calls(url)
 
     # The first went alone; the 49 that came while it was on its way, together.
     assert calls == 2
@@ -150,17 +155,13 @@ async def test_requests_that_arrive_together_share_one_script_call_and_keep_thei
 
 async def test_a_batch_holds_at_most_max_batch_requests():
     allowance = Allowance(per_minute=60_000, burst=1_000)
-    with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
-        try:
-            await shared.ping()
-            count = 1 + 2 * MAX_BATCH + 1
-            outcomes = await asyncio.gather(
-                *(shared.take(f"k{i}", allowance, START) for i in range(count))
-            )
-            calls = script_calls(url)
-        finally:
-            await shared.close()
+    async with own_rates() as (url, shared):
+        await shared.ping()
+        count = 1 + 2 * MAX_BATCH + 1
+        outcomes = await asyncio.gather(
+            *(shared.take(f"k{i}", allowance, START) for i in range(count))
+        )
+        calls = script_calls(url)
 
     assert all(o.allowed for o in outcomes)
     assert calls == 1 + 3  # the first alone, then 2 * MAX_BATCH + 1 in three
@@ -168,16 +169,12 @@ async def test_a_batch_holds_at_most_max_batch_requests():
 
 async def test_a_redis_that_forgot_the_script_is_sent_it_whole():
     allowance = Allowance(per_minute=60, burst=2)
-    with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
-        try:
-            assert (await shared.take("k", allowance, START)).allowed
-            client = redis.Redis.from_url(url)
-            client.script_flush()
-            client.close()
-            after = [await shared.take("k", allowance, START) for _ in range(2)]
-        finally:
-            await shared.close()
+    async with own_rates() as (url, shared):
+        assert (await shared.take("k", allowance, START)).allowed
+        client = redis.Redis.from_url(url)
+        client.script_flush()
+        client.close()
+        after = [await shared.take("k", allowance, START) for _ in range(2)]
 
     assert [o.allowed for o in after] == [True, False]
 
@@ -244,13 +241,9 @@ async def test_far_from_its_limits_a_request_does_not_wait_for_redis():
 
 async def test_near_its_limit_a_request_waits_and_the_limit_holds_exactly():
     allowance = Allowance(per_minute=60, burst=20)
-    with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
-        try:
-            outcomes = [await shared.take("k", allowance, START) for _ in range(30)]
-            counted = counted_in_redis(url, "k")
-        finally:
-            await shared.close()
+    async with own_rates() as (url, shared):
+        outcomes = [await shared.take("k", allowance, START) for _ in range(30)]
+        counted = counted_in_redis(url, "k")
 
     assert [o.allowed for o in outcomes] == [True] * 20 + [False] * 10
     assert counted == 20
@@ -277,24 +270,20 @@ async def test_two_nodes_admit_at_most_a_tenth_of_the_limit_each_beyond_it():
 
 async def test_a_busy_caller_costs_one_script_call_per_count_delay_and_every_request_counts():
     allowance = Allowance(per_minute=6_000_000, burst=100_000)
-    with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
-        try:
-            await shared.ping()
-            assert (await shared.take("k", allowance, START)).allowed  # waits: nothing heard
-            started = time.monotonic()
-            for i in range(1, 400):
-                assert (await shared.take("k", allowance, START + i * 1e-4)).allowed
-                if i % 20 == 0:
-                    await asyncio.sleep(0.002)  # the node serves others meanwhile
-            took = time.monotonic() - started
-            calls = script_calls(url) - 1
-            deadline = time.monotonic() + 5
-            while counted_in_redis(url, "k") < 400:
-                assert time.monotonic() < deadline, counted_in_redis(url, "k")
-                await asyncio.sleep(0.01)
-        finally:
-            await shared.close()
+    async with own_rates() as (url, shared):
+        await shared.ping()
+        assert (await shared.take("k", allowance, START)).allowed  # waits: nothing heard
+        started = time.monotonic()
+        for i in range(1, 400):
+            assert (await shared.take("k", allowance, START + i * 1e-4)).allowed
+            if i % 20 == 0:
+                await asyncio.sleep(0.002)  # the node serves others meanwhile
+        took = time.monotonic() - started
+        calls = script_calls(url) - 1
+        deadline = time.monotonic() + 5
+        while counted_in_redis(url, "k") < 400:
+            assert time.monotonic() < deadline, counted_in_redis(url, "k")
+            await asyncio.sleep(0.01)
 
     # The first waited; the counts of the 399 others went at most one call per COUNT_DELAY.
     assert 2 <= calls <= 1 + int(took / COUNT_DELAY) + 1, (calls, took)
