@@ -130,7 +130,8 @@ class Settings(BaseSettings):
         ge=1,
         le=1_000_000,
         description="GraphQL documents whose analysis the gateway keeps, per process "
-        "(least recently used dropped first); only requests it checks are parsed.",
+        "(least recently used dropped first), and as many POST bodies (of up to 2 KiB) whose "
+        "operation it keeps; only requests it checks are parsed.",
     )
     max_body_bytes: int = Field(
         1_048_576,

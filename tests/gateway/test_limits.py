@@ -95,6 +95,22 @@ async def test_an_operation_within_its_limits_reaches_the_upstream(server):
     assert typename.json() == {"data": {"__typename": "Query"}}
 
 
+async def test_one_body_sent_to_apps_of_different_limits_is_held_to_each_apps(server):
+    """The gateway keeps what a body reads as by its bytes, for every tenant; the limits are
+    still those of the app it is sent to."""
+    lenient, strict, short = (
+        await limited(server, max_depth=4),
+        await limited(server, max_depth=2),
+        await limited(server, max_tokens=10),
+    )
+
+    answers = [await post(t, DEEP) for t in (lenient, strict, short, lenient)]
+
+    assert [a.status_code for a in answers] == [200, 400, 400, 200], answers[1].text
+    assert over(answers[1]) == {"code": "QUERY_TOO_COMPLEX", "limit": "max_depth", "value": 2}
+    assert over(answers[2])["limit"] == "max_tokens"
+
+
 async def test_limits_count_through_fragments(server):
     t = await limited(server, max_root_fields=3, max_depth=3)
     spread_twice = (

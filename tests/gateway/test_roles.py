@@ -225,6 +225,29 @@ async def test_what_the_gateway_cannot_read_as_the_upstream_would_is_refused(
     assert code(response) == (error or "UNSUPPORTED_MEDIA_TYPE")
 
 
+async def test_a_body_read_before_is_read_again_as_its_media_type_says(server):
+    """What a body reads as is kept by its bytes and media type: the same bytes sent as
+    another type are refused as that type, and one that does not read is refused each time."""
+    t = await with_roles(server, READ_STOCK)
+    body = b'{"query": "{ items { edges { cursor } } }"}'
+
+    async def send(content: bytes, content_type: str) -> httpx.Response:
+        headers = {**t.bearer, "Content-Type": content_type}
+        return await t.server.http.post(url(t), content=content, headers=headers)
+
+    answers = [
+        await send(body, "application/json"),
+        await send(body, "application/graphql"),
+        await send(body, "application/json; charset=utf-8"),
+        await send(body, "application/json"),
+    ]
+    broken = [await send(b'{"query": 1}', "application/json") for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [200, 415, 200, 200], answers[1].text
+    assert code(answers[1]) == "UNSUPPORTED_MEDIA_TYPE"
+    assert [(a.status_code, code(a)) for a in broken] == [(400, "BAD_REQUEST")] * 2
+
+
 async def test_without_roles_the_api_user_may_do_what_its_apps_allow(server):
     t = await tenant(server)
     order = await order_input(t)

@@ -142,8 +142,9 @@ class Gateway:
         rates = await self._count_rate(scope, access)
         if method == b"POST":
             body = await self._body(receive, incoming.content_length)
+            source = (incoming.content_type, body)
             read = partial(from_body, body, incoming.content_type)
-            self._policy.check(access, app, route, read)
+            self._policy.check(access, app, route, read, source=source)
         else:
             body = b""
             query = scope["query_string"]

@@ -6,13 +6,17 @@ Nothing is parsed for an API user without roles calling an app without limits: i
 forwarded as it came, and the upstream reads it. Otherwise the document's analysis comes from
 the cache (:mod:`tenantgate.gateway.document`), the limits are compared with the sizes it
 holds, and the roles check is a look-up of the operation's root fields in what the roles
-grant, compiled once per API user (``RegistryState.permissions``).
+grant, compiled once per API user (``RegistryState.permissions``). A POST body seen before is
+not even read again: the operation it names is kept by the body's bytes and media type too
+(bodies up to ``MAX_KEPT_BODY`` bytes, as many as documents), so that a repeated request
+costs one dictionary look-up before the limits and the roles are compared.
 Memory is the only source: a role, an API user or an app's limits changed on any node are
 obeyed from the moment they are applied here, by new requests (``check``) and by open
 subscriptions alike (``recheck``)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from tenantgate.gateway.document import CACHE_SIZE, DocumentCache, Operation
@@ -24,7 +28,10 @@ from tenantgate.settings import Settings
 from tenantgate.tokens.verifier import Access
 
 Read = Callable[[], GraphQLRequest]
+Source = tuple[bytes | None, bytes]
+"""A POST body's media type (as given, or ``None``) and bytes."""
 MAX_LIMIT_SETS = 10_000
+MAX_KEPT_BODY = 2_048
 _UNSEEN = QueryLimits(max_depth=-1)
 
 
@@ -54,19 +61,32 @@ class Policy:
         self._state = state
         self._defaults = defaults or QueryLimits()
         self._documents = DocumentCache(cache_size)
+        self._by_source: OrderedDict[Source, Operation] = OrderedDict()
+        self._sources = cache_size
         self._limits: dict[QueryLimits | None, QueryLimits | None] = {}
 
     def check(
-        self, access: Access, app: str, route: AppRoute, read: Read, *, over_get: bool = False
+        self,
+        access: Access,
+        app: str,
+        route: AppRoute,
+        read: Read,
+        *,
+        over_get: bool = False,
+        source: Source | None = None,
     ) -> Operation | None:
         """The operation the request runs, once it is known to be allowed; ``None`` when
-        nothing needed checking. ``read`` gives the request, only if it is needed. Raises the
-        gateway's 400s (:class:`QueryTooComplex` among them), :class:`NotOverGet`
+        nothing needed checking. ``read`` gives the request, only if it is needed;
+        ``source``, the media type and body it reads, lets a body seen before skip it. Raises
+        the gateway's 400s (:class:`QueryTooComplex` among them), :class:`NotOverGet`
         (``over_get``) and :class:`RoleForbids`."""
         limits = self.limits(route)
         if limits is None and access.api_user.roles is None:
             return None
-        operation = self._operation(read(), limits)
+        if source is not None and len(source[1]) <= MAX_KEPT_BODY:
+            operation = self._kept(source, read, limits)
+        else:
+            operation = self._operation(read(), limits)
         if over_get and operation.kind != "query":
             raise NotOverGet(f"{operation.kind} over GET")
         self._allow(access.api_user, app, limits, operation)
@@ -98,6 +118,19 @@ class Policy:
                 self._limits.clear()
             self._limits[own] = found
         return found
+
+    def _kept(self, source: Source, read: Read, limits: QueryLimits | None) -> Operation:
+        """The operation of a body read before (the same bytes always read the same), or
+        read now and kept; what fails to read is not kept."""
+        kept = self._by_source
+        operation = kept.get(source)
+        if operation is None:
+            operation = kept[source] = self._operation(read(), limits)
+            if len(kept) > self._sources:
+                kept.popitem(last=False)
+        else:
+            kept.move_to_end(source)
+        return operation
 
     def _operation(self, request: GraphQLRequest, limits: QueryLimits | None) -> Operation:
         max_tokens = limits.max_tokens if limits is not None else None
