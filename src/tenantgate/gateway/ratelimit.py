@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 
@@ -34,8 +33,10 @@ DAY = 86_400
 MAX_KEYS = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """One request's decision. A named tuple: one is made for every limited request, and a
+    tuple costs a third of a frozen dataclass to make."""
+
     allowed: bool
     rate_remaining: int
     rate_reset: float
