@@ -48,7 +48,12 @@ CASES: dict[str, dict[str, Any]] = {
 
 class _Answer:
     status = 200
-    headers: RawHeaders = [(b"content-type", b"application/json"), (b"content-length", b"70")]
+
+    def __init__(self) -> None:
+        self.headers: RawHeaders = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"70"),
+        ]
 
     async def read(self) -> bytes:
         return ANSWER
