@@ -20,6 +20,11 @@ from tenantgate.settings import Settings
 PG_DSN = os.environ.get("TENANTGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = os.environ.get("TENANTGATE_TEST_BACKENDS", "sqlite,postgresql").split(",")
 ADMIN_TOKEN = "tga_test-admin-token"
+PATIENT = 10.0
+"""The timeout of a call to a dependency that answers (Redis, an upstream) in a test of what
+happens when it does: far past any pause of a loaded machine (a test process stood still for
+2 s once, and a Redis call under a 0.2 s timeout fell back to counting alone), so that only
+the tests of a slow or silent dependency ever see a timeout."""
 
 
 def _pg_admin_dsn() -> str:

@@ -17,7 +17,9 @@ from tenantgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN, ManualClock
 from tests.gateway.upstream import serve_dropper, serve_echo
 
-UPSTREAM_TIMEOUT = 0.5
+UPSTREAM_TIMEOUT = 2.0
+"""The upstream timeout of the tests of a slow upstream (``timed_settings``); the others wait
+as long as a deployment does, so that a pause of the test machine is never a 504."""
 MAX_BODY = 64 * 1024
 
 
@@ -41,9 +43,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-server-secret",
         admin_token=ADMIN_TOKEN,
         commit_interval_ms=1.0,
-        upstream_timeout=UPSTREAM_TIMEOUT,
         max_body_bytes=MAX_BODY,
     )
+
+
+def timed_settings(settings: Settings) -> Settings:
+    """``settings`` with the short upstream timeout, for a module's own ``settings`` fixture."""
+    return settings.model_copy(update={"upstream_timeout": UPSTREAM_TIMEOUT})
 
 
 async def _client_for(services: Services) -> AsyncIterator[httpx.AsyncClient]:

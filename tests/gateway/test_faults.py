@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import MAX_BODY, UPSTREAM_TIMEOUT
+from tenantgate.settings import Settings
+from tests.gateway.conftest import MAX_BODY, UPSTREAM_TIMEOUT, timed_settings
 from tests.gateway.helpers import (
     QUERY,
     bearer,
@@ -15,6 +16,12 @@ from tests.gateway.helpers import (
     token_for,
 )
 from tests.gateway.upstream import closed_port
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Upstreams slower than the timeout are part of this module."""
+    return timed_settings(settings)
 
 
 async def test_an_upstream_refusing_connections_is_a_502(client):
@@ -37,7 +44,7 @@ async def test_an_upstream_dropping_the_connection_is_a_502(client, dropper_url)
 
 
 async def test_an_upstream_slower_than_the_timeout_is_a_504(client, echo_url):
-    _, token = await token_for(client, {"sdmo": f"{echo_url}/sleep/{UPSTREAM_TIMEOUT * 4}"})
+    _, token = await token_for(client, {"sdmo": f"{echo_url}/sleep/{UPSTREAM_TIMEOUT * 2}"})
     headers = {**bearer(token), "X-Request-Id": "slow-1"}
 
     response = await client.post(gateway_url(token), json=QUERY, headers=headers)

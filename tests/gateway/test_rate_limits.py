@@ -21,6 +21,7 @@ import pytest
 from tenantgate.services import Services
 from tenantgate.settings import Settings
 from tests import factories as f
+from tests.conftest import PATIENT
 from tests.gateway.upstream import closed_port
 from tests.websocket.conftest import Server, client_of, serving, ws_settings
 from tests.websocket.helpers import Tenant, tenant
@@ -174,7 +175,7 @@ async def test_the_operators_defaults_apply_to_api_users_without_their_own(
 def redis_settings(database_url: str, tmp_path: Path, **update: Any) -> Settings:
     prefix = f"tenantgate-test-{uuid.uuid4().hex[:8]}:"
     return ws_settings(database_url, tmp_path).model_copy(
-        update={"redis_url": REDIS, "redis_prefix": prefix, **update}
+        update={"redis_url": REDIS, "redis_prefix": prefix, "redis_timeout": PATIENT, **update}
     )
 
 

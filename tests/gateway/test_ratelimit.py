@@ -18,7 +18,7 @@ import redis
 from tenantgate.gateway.ratelimit import DAY, LocalRates, RateLimiter, SharedUnavailable, decide
 from tenantgate.gateway.redis_rates import COUNT_DELAY, MAX_BATCH, RedisRates, _parse
 from tenantgate.registry.rates import Allowance
-from tests.conftest import ManualClock
+from tests.conftest import PATIENT, ManualClock
 from tests.gateway.upstream import closed_port
 
 START = 1_900_000_000.0 - 1_900_000_000.0 % DAY + DAY - 30  # 30 s before a UTC midnight
@@ -44,7 +44,7 @@ def test_a_refused_request_is_not_counted():
 async def test_redis_decides_as_memory_does():
     allowance = Allowance(per_minute=12, burst=2, daily=6)
     shared = RedisRates(
-        "redis://127.0.0.1:6379/0", prefix=f"tg-test-{uuid.uuid4().hex}:", timeout=1
+        "redis://127.0.0.1:6379/0", prefix=f"tg-test-{uuid.uuid4().hex}:", timeout=PATIENT
     )
     local = LocalRates()
     try:
@@ -103,7 +103,7 @@ def own_redis() -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
     )
-    client = redis.Redis(port=port, socket_timeout=1)
+    client = redis.Redis(port=port, socket_timeout=PATIENT)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -124,7 +124,7 @@ def own_redis() -> Iterator[str]:
 async def own_rates() -> AsyncIterator[tuple[str, RedisRates]]:
     """A :class:`RedisRates` on a Redis of this test's own, closed at the end."""
     with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
+        shared = RedisRates(url, prefix="t:", timeout=PATIENT)
         try:
             yield url, shared
         finally:
@@ -252,7 +252,7 @@ async def test_near_its_limit_a_request_waits_and_the_limit_holds_exactly():
 async def test_two_nodes_admit_at_most_a_tenth_of_the_limit_each_beyond_it():
     allowance = Allowance(per_minute=60, burst=100)
     with own_redis() as url:
-        nodes = [RedisRates(url, prefix="t:", timeout=1) for _ in range(2)]
+        nodes = [RedisRates(url, prefix="t:", timeout=PATIENT) for _ in range(2)]
         try:
             allowed = 0
             for i in range(300):
@@ -294,7 +294,7 @@ async def test_closing_sends_the_counts_still_gathered():
     allowance = Allowance(per_minute=60_000, burst=1_000)
     local = LocalRates()
     with own_redis() as url:
-        shared = RedisRates(url, prefix="t:", timeout=1)
+        shared = RedisRates(url, prefix="t:", timeout=PATIENT)
         for _ in range(31):
             assert (await shared.take("k", allowance, START)).allowed  # no await between them
             local.take("k", allowance, START)

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tenantgate.services import Services
-from tests.gateway.conftest import UPSTREAM_TIMEOUT, _client_for
+from tenantgate.settings import Settings
+from tests.gateway.conftest import UPSTREAM_TIMEOUT, _client_for, timed_settings
 from tests.gateway.helpers import QUERY, bearer, gateway_url, token_for
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Upstreams slower than the timeout are part of this module."""
+    return timed_settings(settings)
 
 
 async def written(services: Any) -> None:
@@ -35,7 +44,7 @@ async def test_answers_refusals_and_failures_are_counted_per_application_and_app
     apps = {
         "sdmo": f"{echo_url}/status/200",
         "shopfloor": f"{echo_url}/status/503",
-        "slow": f"{echo_url}/sleep/{UPSTREAM_TIMEOUT * 3}",
+        "slow": f"{echo_url}/sleep/{UPSTREAM_TIMEOUT * 2}",
     }
     setup, token = await token_for(client, apps, allowed=["sdmo", "shopfloor", "slow"])
     for _ in range(3):
