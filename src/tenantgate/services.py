@@ -3,6 +3,8 @@ layers, the console and the CLI."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -100,7 +102,9 @@ class Services:
         *,
         clock: Clock = system_clock,
         randomness: Randomness | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> Services:
+        """``monotonic`` is what the change feed measures its staleness by."""
         from tenantgate.gateway.policy import node_policy  # see TYPE_CHECKING above
         from tenantgate.gateway.ratelimit import rate_limiter
 
@@ -122,6 +126,7 @@ class Services:
             settings.change_poll_interval,
             max_staleness=settings.max_staleness,
             metrics=metrics,
+            monotonic=monotonic,
         )
         metrics.watch_feed(feed.staleness)
         keys = KeyRing(
