@@ -20,9 +20,10 @@ to measure than to parse."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from hashlib import blake2b
+from typing import Generic, TypeVar
 
 from graphql import GraphQLError
 from graphql.language import (
@@ -47,6 +48,33 @@ from tenantgate.registry.grants import FREE_FIELDS, INTROSPECTION_FIELDS
 
 CACHE_SIZE = 10_000
 _NOT_AUTHORIZED = FREE_FIELDS | INTROSPECTION_FIELDS
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """At most ``size`` values by key, the least recently used dropped first."""
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +126,7 @@ class DocumentCache:
     caller's app may allow more."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._size = size
-        self._entries: OrderedDict[bytes, Document | GatewayError] = OrderedDict()
+        self._entries: Recent[bytes, Document | GatewayError] = Recent(size)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -108,12 +135,9 @@ class DocumentCache:
         """The operation ``name`` selects in ``query``; raises the gateway's 400s. With
         ``max_tokens``, parsing a new document stops after that many tokens."""
         key = blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        entries = self._entries
-        entry = entries.get(key)
+        entry = self._entries.get(key)
         if entry is None:
             entry = self._read(key, query, max_tokens)
-        else:
-            entries.move_to_end(key)
         if isinstance(entry, GatewayError):
             raise entry.again()
         return entry.operation(name)
@@ -126,9 +150,7 @@ class DocumentCache:
             raise
         except GatewayError as error:
             entry = error
-        self._entries[key] = entry
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self._entries.put(key, entry)
         return entry
 
 

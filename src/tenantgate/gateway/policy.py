@@ -16,10 +16,9 @@ subscriptions alike (``recheck``)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 
-from tenantgate.gateway.document import CACHE_SIZE, DocumentCache, Operation
+from tenantgate.gateway.document import CACHE_SIZE, DocumentCache, Operation, Recent
 from tenantgate.gateway.errors import NotOverGet, QueryTooComplex, RoleForbids
 from tenantgate.gateway.request import GraphQLRequest
 from tenantgate.registry.limits import QueryLimits
@@ -61,8 +60,7 @@ class Policy:
         self._state = state
         self._defaults = defaults or QueryLimits()
         self._documents = DocumentCache(cache_size)
-        self._by_source: OrderedDict[Source, Operation] = OrderedDict()
-        self._sources = cache_size
+        self._by_source: Recent[Source, Operation] = Recent(cache_size)
         self._limits: dict[QueryLimits | None, QueryLimits | None] = {}
 
     def check(
@@ -122,14 +120,10 @@ class Policy:
     def _kept(self, source: Source, read: Read, limits: QueryLimits | None) -> Operation:
         """The operation of a body read before (the same bytes always read the same), or
         read now and kept; what fails to read is not kept."""
-        kept = self._by_source
-        operation = kept.get(source)
+        operation = self._by_source.get(source)
         if operation is None:
-            operation = kept[source] = self._operation(read(), limits)
-            if len(kept) > self._sources:
-                kept.popitem(last=False)
-        else:
-            kept.move_to_end(source)
+            operation = self._operation(read(), limits)
+            self._by_source.put(source, operation)
         return operation
 
     def _operation(self, request: GraphQLRequest, limits: QueryLimits | None) -> Operation:
