@@ -18,8 +18,8 @@ from tests.conftest import ADMIN_TOKEN, ManualClock
 from tests.gateway.upstream import serve_dropper, serve_echo
 
 UPSTREAM_TIMEOUT = 2.0
-"""The upstream timeout of the tests of a slow upstream (``timed_settings``); the others wait
-as long as a deployment does, so that a pause of the test machine is never a 504."""
+"""The upstream timeout of the tests marked ``slow_upstream``; the others wait as long as a
+deployment does, so that a pause of the test machine is never a 504."""
 MAX_BODY = 64 * 1024
 
 
@@ -36,7 +36,10 @@ def dropper_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """A test marked ``slow_upstream`` (one about an upstream slower than the timeout) gets
+    the short ``UPSTREAM_TIMEOUT``; the others the deployment's default."""
+    timed = request.node.get_closest_marker("slow_upstream") is not None
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
@@ -44,12 +47,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         commit_interval_ms=1.0,
         max_body_bytes=MAX_BODY,
+        **({"upstream_timeout": UPSTREAM_TIMEOUT} if timed else {}),
     )
-
-
-def timed_settings(settings: Settings) -> Settings:
-    """``settings`` with the short upstream timeout, for a module's own ``settings`` fixture."""
-    return settings.model_copy(update={"upstream_timeout": UPSTREAM_TIMEOUT})
 
 
 async def _client_for(services: Services) -> AsyncIterator[httpx.AsyncClient]:

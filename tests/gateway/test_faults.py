@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantgate.settings import Settings
-from tests.gateway.conftest import MAX_BODY, UPSTREAM_TIMEOUT, timed_settings
+from tests.gateway.conftest import MAX_BODY, UPSTREAM_TIMEOUT
 from tests.gateway.helpers import (
     QUERY,
     bearer,
@@ -17,11 +16,8 @@ from tests.gateway.helpers import (
 )
 from tests.gateway.upstream import closed_port
 
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Upstreams slower than the timeout are part of this module."""
-    return timed_settings(settings)
+pytestmark = pytest.mark.slow_upstream
+"""Upstreams slower than the timeout are part of this module."""
 
 
 async def test_an_upstream_refusing_connections_is_a_502(client):

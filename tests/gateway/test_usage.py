@@ -9,15 +9,11 @@ from typing import Any
 import pytest
 
 from tenantgate.services import Services
-from tenantgate.settings import Settings
-from tests.gateway.conftest import UPSTREAM_TIMEOUT, _client_for, timed_settings
+from tests.gateway.conftest import UPSTREAM_TIMEOUT, _client_for
 from tests.gateway.helpers import QUERY, bearer, gateway_url, token_for
 
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Upstreams slower than the timeout are part of this module."""
-    return timed_settings(settings)
+pytestmark = pytest.mark.slow_upstream
+"""Upstreams slower than the timeout are part of this module."""
 
 
 async def written(services: Any) -> None:
