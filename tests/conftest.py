@@ -32,12 +32,13 @@ the tests of a slow or silent dependency ever see a timeout."""
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """After a test module's last test, what is still alive is kept out of later collections.
 
-    The suite's process grows to about a million objects that live to its end (modules, the
-    collected tests, session fixtures), and a full collection that walks all of them took up to
-    2 s: a pause inside any test that holds a server to a wall-clock bound, and one of them
-    failed for it. Collecting once here and freezing the survivors leaves each later collection
-    only the objects made since; they are unfrozen before the session's last collection, so
-    that garbage kept here is still found (and an unclosed resource still warned about)."""
+    The suite's process grows past a million objects, and a full collection that walked all of
+    them took up to 2 s: a pause inside any test that holds a server to a wall-clock bound, and
+    one of them failed for it. Collecting once here and freezing the survivors leaves each later
+    collection only the objects made since. The price: a frozen object that dies later is kept
+    until the session ends (millions of them, under 2 GB); they are unfrozen before the
+    session's last collection, so that they are still collected and an unclosed resource among
+    them still warned about."""
     result = yield
     if nextitem is None or nextitem.path != item.path:
         gc.collect()
