@@ -17,6 +17,9 @@ import pytest
 from tenantgate.app import create_app
 from tenantgate.services import Services
 from tenantgate.settings import Settings
+from tests import parse_guard
+
+parse_guard.install()
 
 PG_DSN = os.environ.get("TENANTGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = os.environ.get("TENANTGATE_TEST_BACKENDS", "sqlite,postgresql").split(",")
