@@ -19,22 +19,23 @@ SOURCE = inspect.getsource(inspect)  # long enough to set off collections while 
 
 
 @contextmanager
-def collections_seen() -> Iterator[list[int]]:
-    started: list[int] = []
+def on_each_collection(act: Callable[[], object]) -> Iterator[None]:
+    """``act`` run as each garbage collection starts, while the block runs."""
 
     def callback(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            started.append(info["generation"])
+            act()
 
     gc.callbacks.append(callback)
     try:
-        yield started
+        yield
     finally:
         gc.callbacks.remove(callback)
 
 
 def collections_during(parse: Callable[[str], ast.Module]) -> int:
-    with collections_seen() as started:
+    started: list[None] = []
+    with on_each_collection(lambda: started.append(None)):
         parse(SOURCE)
     return len(started)
 
@@ -53,17 +54,9 @@ def test_a_parse_sets_off_collections_unguarded_and_none_guarded() -> None:
 def test_a_tree_built_by_code_a_collection_runs_does_not_break_the_parse_around_it() -> None:
     """On an interpreter with the race, this raises SystemError without the guard."""
     inner: list[ast.Module] = []
-
-    def build_a_tree(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            inner.append(ast.parse("x[1] + y.z(3)"))
-
-    gc.callbacks.append(build_a_tree)
-    try:
+    with on_each_collection(lambda: inner.append(ast.parse("x[1] + y.z(3)"))):
         tree = ast.parse(SOURCE)
         gc.collect()
-    finally:
-        gc.callbacks.remove(build_a_tree)
     assert isinstance(tree, ast.Module) and tree.body
     assert inner, "the collection after the parse ran the callback"
 
